@@ -1,0 +1,1 @@
+"""Scrapy project for the Space Media Network crawler."""

@@ -1,0 +1,219 @@
+"""The boilerplate stripper: a clean article record from any Space Media Network page.
+
+``extract_article(body, url)`` returns an ``Article`` or None (and logs why); it never raises.
+The network's own layouts are tried first (``classic``, then ``modern``); a page of neither
+goes to trafilatura with the network's boilerplate cut from its output (``fallback``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from crawler.extract import classic, fallback, modern
+from crawler.extract.blocks import page_blocks
+from crawler.extract.decode import decode_html
+from crawler.extract.fields import (
+    authors_of,
+    content_hash,
+    fold_text,
+    parse_iso_date,
+    word_count,
+)
+from crawler.extract.page import NotHtml, Page, jsonld_text, parse_page
+from crawler.extract.parts import NotArticle, Parts
+from crawler.items import Article, RelatedLink
+from crawler.sites import site_for_host
+
+__all__ = ["EXTRACTOR_VERSION", "Extraction", "extract", "extract_article", "extract_page"]
+
+# Bump whenever a change can alter any extracted field.
+EXTRACTOR_VERSION = "1.0.0"
+
+logger = logging.getLogger(__name__)
+
+_ERROR_TITLES = ("404", "not found", "page not found", "error", "forbidden", "unavailable")
+_METADATA_DATES = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "pubdate",
+    "publishdate",
+    "sailthru.date",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """The outcome of one page: an article, or the reason there is none."""
+
+    article: Article | None
+    reason: str | None = None
+    """Why the page gave no article (None when it gave one)."""
+    layout: str | None = None
+    """The layout that recognised the page: "classic", "modern", "fallback" or None."""
+
+
+def extract_article(
+    body: bytes | str,
+    url: str,
+    *,
+    content_type: str | None = None,
+    fetched_at: dt.datetime | None = None,
+) -> Article | None:
+    """The article on a page, or None (logged with the reason) when it shows none."""
+    result = extract(body, url, content_type=content_type, fetched_at=fetched_at)
+    if result.article is None:
+        logger.info("Not an article: %s <%s>", result.reason, url)
+    return result.article
+
+
+def extract(
+    body: bytes | str,
+    url: str,
+    *,
+    content_type: str | None = None,
+    fetched_at: dt.datetime | None = None,
+) -> Extraction:
+    """Extract a page; never raises: unexpected failures come back as a reason."""
+    try:
+        return _extract(body, url, content_type, fetched_at)
+    except RecursionError:
+        return Extraction(None, "page too deeply nested to read")
+    except Exception as exc:  # a bad page must never stop a crawl
+        logger.exception("Extraction failed on <%s>", url)
+        return Extraction(None, f"extraction error: {type(exc).__name__}: {exc}")
+
+
+def _extract(
+    body: bytes | str, url: str, content_type: str | None, fetched_at: dt.datetime | None
+) -> Extraction:
+    try:
+        page = parse_page(decode_html(body, content_type))
+    except NotHtml as exc:
+        return Extraction(None, str(exc))
+    return extract_page(page, url, fetched_at=fetched_at)
+
+
+def extract_page(page: Page, url: str, *, fetched_at: dt.datetime | None = None) -> Extraction:
+    """Extract an already parsed page (the crawler parses once for links and extraction);
+    never raises."""
+    try:
+        return _extract_page(page, url, fetched_at or dt.datetime.now(dt.UTC))
+    except RecursionError:
+        return Extraction(None, "page too deeply nested to read")
+    except Exception as exc:  # a bad page must never stop a crawl
+        logger.exception("Extraction failed on <%s>", url)
+        return Extraction(None, f"extraction error: {type(exc).__name__}: {exc}")
+
+
+def _extract_page(page: Page, url: str, fetched_at: dt.datetime) -> Extraction:
+    if _is_error_page(page):
+        return Extraction(None, f"error page: {page.title_tag or 'no title'}")
+    bp = page_blocks(page.root)
+    layout = "classic" if classic.detect(page, bp) else "modern" if modern.detect(page) else None
+    try:
+        if layout == "classic":
+            parts = classic.extract(page, url, bp)
+        elif layout == "modern":
+            parts = modern.extract(page, url)
+        else:
+            parts = fallback.extract(page, url)
+    except NotArticle as exc:
+        return Extraction(None, str(exc), layout=layout or "fallback")
+    return Extraction(_record(page, parts, url, fetched_at), layout=parts.layout)
+
+
+def _is_error_page(page: Page) -> bool:
+    title = page.title_tag.lower()
+    h1 = " ".join(page.root.xpath("string(//h1)").split()).lower()
+    return any(title.startswith(t) or h1.startswith(t) for t in _ERROR_TITLES) or (
+        "page not found" in title or "404" in h1
+    )
+
+
+def _absolute(base: str, href: str | None) -> str | None:
+    if not href or not href.strip():
+        return None
+    href = href.strip()
+    if href.lower().startswith(("javascript:", "data:", "mailto:")):
+        return None
+    return urljoin(base, href)
+
+
+def _canonical(page: Page, url: str) -> str:
+    for candidate in (page.meta.get("og:url"), page.links.get("canonical")):
+        absolute = _absolute(url, candidate)
+        if absolute and site_for_host(urlsplit(absolute).hostname) is not None:
+            return absolute
+    return url
+
+
+def _published(parts: Parts, page: Page, fetched: dt.date) -> dt.date | None:
+    candidates: list[dt.date | None] = []
+    if parts.dateline is not None:
+        candidates.append(parts.dateline.date)
+    candidates.append(parse_iso_date(parts.metadata_date))
+    candidates.extend(parse_iso_date(page.meta.get(key)) for key in _METADATA_DATES)
+    candidates.append(parse_iso_date(jsonld_text(page.jsonld.get("datePublished"))))
+    for date in candidates:
+        if date is not None and date <= fetched:
+            return date
+    return None
+
+
+def _record(page: Page, parts: Parts, url: str, fetched_at: dt.datetime) -> Article:
+    paragraphs = [fold_text(p) for p in parts.paragraphs]
+    text = "\n\n".join(paragraphs)
+    host = urlsplit(url).hostname or ""
+    site = site_for_host(host)
+    image = parts.image_url or next(
+        (
+            u
+            for u in (
+                page.meta.get("og:image"),
+                page.meta.get("twitter:image"),
+                jsonld_text(page.jsonld.get("image")),
+                page.links.get("image_src"),
+            )
+            if u
+        ),
+        None,
+    )
+    description = (
+        page.meta.get("description")
+        or page.meta.get("og:description")
+        or (paragraphs[0] if paragraphs else None)
+    )
+    lang = (page.root.get("lang") or page.meta.get("content-language") or "en").strip()
+    byline = fold_text(parts.byline).strip() if parts.byline else None
+    if fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=dt.UTC)
+    dateline = parts.dateline
+    return Article(
+        url=url,
+        canonical_url=_canonical(page, url),
+        site=site.domain if site else host.lower().removeprefix("www."),
+        title=fold_text(parts.title).strip(),
+        text=text,
+        section=parts.section,
+        category=parts.category,
+        byline=byline,
+        authors=authors_of(byline),
+        agency=dateline.agency if dateline else None,
+        dateline=fold_text(dateline.place) if dateline and dateline.place else None,
+        published_date=_published(parts, page, fetched_at.astimezone(dt.UTC).date()),
+        description=fold_text(description).strip() if description else None,
+        image_url=_absolute(url, image),
+        related_links=[RelatedLink(url=u, text=fold_text(t)) for u, t in parts.related_links],
+        language=(lang.split("-")[0].split("_")[0].lower() or "en")[:8],
+        word_count=word_count(text),
+        content_hash=content_hash(text),
+        fetched_at=fetched_at.astimezone(dt.UTC),
+        extractor_version=EXTRACTOR_VERSION,
+    )

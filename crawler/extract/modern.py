@@ -1,0 +1,149 @@
+"""The newer WordPress-style platform: ``<article>``, ``.entry-content``, JSON-LD."""
+
+from __future__ import annotations
+
+import copy
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from crawler.extract.blocks import page_blocks
+from crawler.extract.fields import find_dateline, looks_like_names, strip_by
+from crawler.extract.layouts import MODERN, block_key, is_drop, is_noise_token, is_stop
+from crawler.extract.page import Page, jsonld_text
+from crawler.extract.parts import NotArticle, Parts, related_links_after
+
+_MIN_WORDS = 20
+# Posts themselves, not related-post cards or comments (which are <article> elements too).
+_POSTS = etree.XPath(
+    "//article[starts-with(@id, 'post-') or contains(concat(' ', @class, ' '), ' type-post ')"
+    " or contains(concat(' ', @class, ' '), ' hentry ')]"
+)
+
+
+def _first(xpaths: tuple, root: HtmlElement) -> HtmlElement | None:
+    for xp in xpaths:
+        found = xp(root)
+        if found:
+            el: HtmlElement = found[0]
+            return el
+    return None
+
+
+def _content(page: Page) -> HtmlElement | None:
+    return _first(MODERN.content, page.root)
+
+
+def detect(page: Page) -> bool:
+    """Whether the page is built on the newer platform."""
+    return _content(page) is not None
+
+
+def _strip_noise(el: HtmlElement) -> HtmlElement:
+    el = copy.deepcopy(el)
+    doomed = []
+    for node in el.iter():
+        if not isinstance(node.tag, str):
+            continue
+        tokens = f"{node.get('class', '')} {node.get('id', '')}".lower().split()
+        if any(is_noise_token(t) for t in tokens):
+            doomed.append(node)
+    for node in doomed:
+        if node.getparent() is not None:
+            node.drop_tree()
+    return el
+
+
+def extract(page: Page, url: str) -> Parts:
+    """Parts of a newer-platform article; NotArticle for listings and empty posts."""
+    body = page.root.find("body")
+    body_classes = set((body.get("class") or "").lower().split()) if body is not None else set()
+    if body_classes & MODERN.listing_body_classes and "single" not in body_classes:
+        raise NotArticle("a listing of posts (archive, category or home page)")
+    content = _content(page)
+    if content is None:
+        raise NotArticle("no article container")
+    title_el = _first(MODERN.title, page.root)
+    title = title_el.text_content().strip() if title_el is not None else ""
+    title = title or jsonld_text(page.jsonld.get("headline")) or page.meta.get("og:title", "")
+    if not title:
+        raise NotArticle("no headline")
+    if len(_POSTS(page.root)) > 1:
+        raise NotArticle("a listing of posts (several posts on one page)")
+
+    blocks = page_blocks(_strip_noise(content)).blocks
+    paragraphs: list[str] = []
+    dateline = None
+    byline: str | None = None
+    stop_at = len(blocks)
+    for i, block in enumerate(blocks):
+        text = block.text
+        if block.in_h1 or text == title:
+            continue
+        if is_stop(text):
+            stop_at = i
+            break
+        if is_drop(text):
+            continue
+        if not paragraphs:
+            name, had_by = strip_by(text)
+            if byline is None and had_by and len(name.split()) <= 8:
+                byline = name
+                continue
+            if dateline is None:
+                found = find_dateline(text)
+                if found is not None and found.start < 60:
+                    dateline = found
+                    rest = text[found.start :]
+                    # "Paris (AFP) Mar 4, 2026 - The agency said ...": the dateline opens the
+                    # first paragraph; keep the sentence, not the dateline.
+                    rest = _after_dateline(rest)
+                    if not rest:
+                        continue
+                    text = rest
+        paragraphs.append(text)
+    if sum(len(p.split()) for p in paragraphs) < _MIN_WORDS:
+        raise NotArticle("no article body")
+
+    if byline is None:
+        byline = _byline(page)
+    category_el = _first(MODERN.category, page.root)
+    category = category_el.text_content().strip() if category_el is not None else None
+    related_start = next(
+        (i for i in range(stop_at, len(blocks)) if block_key(blocks[i].text) == "related links"),
+        None,
+    )
+    related = related_links_after(blocks, related_start, url) if related_start is not None else []
+    return Parts(
+        layout="modern",
+        title=title,
+        paragraphs=paragraphs,
+        category=category or jsonld_text(page.jsonld.get("articleSection")),
+        byline=byline,
+        dateline=dateline,
+        related_links=related,
+        metadata_date=(
+            page.meta.get("article:published_time")
+            or jsonld_text(page.jsonld.get("datePublished"))
+            or _time_datetime(page)
+        ),
+    )
+
+
+def _after_dateline(text: str) -> str:
+    found = find_dateline(text)
+    return text[found.end :].lstrip(" \t-–—:|").strip() if found else text
+
+
+def _byline(page: Page) -> str | None:
+    el = _first(MODERN.byline, page.root)
+    if el is not None:
+        text = strip_by(el.text_content().strip())[0]
+        if text and (looks_like_names(text) or len(text) < 60):
+            return text
+    return jsonld_text(page.jsonld.get("author")) or page.meta.get("author") or None
+
+
+def _time_datetime(page: Page) -> str | None:
+    found = page.root.xpath("//article//time[@datetime]/@datetime | //time[@datetime]/@datetime")
+    return str(found[0]) if found else None

@@ -1,0 +1,127 @@
+"""A parsed page and the metadata every layout reads the same way (meta tags, JSON-LD)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
+
+from crawler.extract.fields import fold_text
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_FEED_START = re.compile(
+    r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(rss|feed|rdf:rdf)\b", re.IGNORECASE | re.DOTALL
+)
+_META = etree.XPath("//meta")
+_LINKS = etree.XPath("//link[@rel][@href]")
+_JSONLD = etree.XPath("//script[@type='application/ld+json']/text()")
+_TITLE = etree.XPath("string(//title)")
+_ARTICLE_TYPES = frozenset(
+    {
+        "newsarticle",
+        "article",
+        "blogposting",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "report",
+    }
+)
+
+
+class NotHtml(ValueError):
+    """The body is no HTML page: a feed, binary data, nothing at all."""
+
+
+@dataclass(slots=True)
+class Page:
+    """A parsed page with its metadata."""
+
+    root: HtmlElement
+    meta: dict[str, str] = field(default_factory=dict)
+    """``<meta>`` contents by lower-cased name or property; the first of each wins."""
+    links: dict[str, str] = field(default_factory=dict)
+    """``<link rel>`` hrefs by lower-cased rel."""
+    jsonld: dict[str, Any] = field(default_factory=dict)
+    """The first JSON-LD object of an article type, if any."""
+    title_tag: str = ""
+    """The ``<title>`` text."""
+
+
+def sniff(text: str) -> None:
+    """Raise NotHtml for bodies that cannot be an article page."""
+    head = text[:2048]
+    if not head.strip():
+        raise NotHtml("empty page")
+    if _FEED_START.match(head):
+        raise NotHtml("feed (RSS/Atom), not a page")
+    if "<" not in head and "<" not in text[:65536]:
+        raise NotHtml("not HTML: no markup")
+    controls = sum(1 for ch in head if ord(ch) < 9 or 13 < ord(ch) < 32)
+    if controls > len(head) // 20:
+        raise NotHtml("binary data, not HTML")
+
+
+def parse_page(text: str) -> Page:
+    """Parse decoded HTML into a Page; raise NotHtml when lxml finds no document."""
+    sniff(text)
+    text = _XML_DECL.sub("", text, count=1).replace("\x00", "")
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise NotHtml(f"unparseable HTML: {exc}") from None
+    page = Page(root=root, title_tag=fold_text(str(_TITLE(root))).strip())
+    for el in _META(root):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        content = el.get("content")
+        if key and content is not None and key not in page.meta:
+            page.meta[key] = fold_text(content).strip()
+    for el in _LINKS(root):
+        for rel in (el.get("rel") or "").lower().split():
+            page.links.setdefault(rel, el.get("href") or "")
+    page.jsonld = _article_jsonld(_JSONLD(root))
+    return page
+
+
+def _article_jsonld(scripts: list[str]) -> dict[str, Any]:
+    for raw in scripts:
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        for obj in _walk_jsonld(data, 0):
+            kind = obj.get("@type")
+            kinds = kind if isinstance(kind, list) else [kind]
+            if any(isinstance(k, str) and k.lower() in _ARTICLE_TYPES for k in kinds):
+                return obj
+    return {}
+
+
+def _walk_jsonld(data: Any, depth: int) -> list[dict[str, Any]]:
+    if depth > 4:
+        return []
+    if isinstance(data, list):
+        return [o for item in data for o in _walk_jsonld(item, depth + 1)]
+    if isinstance(data, dict):
+        found = [data]
+        graph = data.get("@graph")
+        if graph is not None:
+            found.extend(_walk_jsonld(graph, depth + 1))
+        return found
+    return []
+
+
+def jsonld_text(value: Any) -> str | None:
+    """A JSON-LD value as text: a string, or the name/url of an object, or the first of a list."""
+    if isinstance(value, list):
+        texts = [t for t in (jsonld_text(v) for v in value) if t]
+        return ", ".join(texts) if texts else None
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("url") or value.get("@id")
+    if isinstance(value, str) and value.strip():
+        return fold_text(value).strip()
+    return None

@@ -1,0 +1,62 @@
+"""What a layout extractor hands back: the raw parts of an article, before the record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from crawler.extract.blocks import Block
+from crawler.extract.fields import Dateline
+from crawler.extract.layouts import is_stop
+
+_SKIP_LINK_SCHEMES = ("javascript:", "mailto:", "#", "tel:")
+_SKIP_LINK_TEXT = frozenset({"tweet", "share", "", "email", "print", "facebook", "twitter"})
+_MAX_RELATED = 40
+
+
+class NotArticle(Exception):
+    """The page is valid HTML but no article: its message says why."""
+
+
+@dataclass(slots=True)
+class Parts:
+    """The pieces a layout found on an article page."""
+
+    layout: str
+    """Which extractor found them: "classic", "modern" or "fallback"."""
+    title: str
+    paragraphs: list[str]
+    """Body blocks in reading order."""
+    category: str | None = None
+    section: str | None = None
+    byline: str | None = None
+    dateline: Dateline | None = None
+    related_links: list[tuple[str, str]] = field(default_factory=list)
+    """(absolute url, text) of the Related Links block."""
+    image_url: str | None = None
+    metadata_date: str | None = None
+    """A date from the page's metadata (ISO text), used when there is no dateline."""
+
+
+def related_links_after(blocks: list[Block], start: int, base_url: str) -> list[tuple[str, str]]:
+    """Links of the Related Links block that starts at ``blocks[start]``, up to the next
+    boilerplate block."""
+    links: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, block in enumerate(blocks[start:], start):
+        if i > start and is_stop(block.text):
+            break
+        for href, text in block.links:
+            href = href.strip()
+            if not href or href.lower().startswith(_SKIP_LINK_SCHEMES):
+                continue
+            if text.strip().lower() in _SKIP_LINK_TEXT:
+                continue
+            absolute = urljoin(base_url, href)
+            if absolute in seen:
+                continue
+            seen.add(absolute)
+            links.append((absolute, text))
+            if len(links) >= _MAX_RELATED:
+                return links
+    return links

@@ -1,0 +1,92 @@
+"""Page analysis off the reactor thread, in worker processes.
+
+Extraction is CPU-bound; run in a callback it would stall every download. With more than one
+core the pages go to a process pool (``SMN_EXTRACT_WORKERS`` processes, default: the number of
+cores); with one, to a single thread, so the reactor at least keeps serving the network while
+a page is parsed.
+
+Settings:
+    SMN_EXTRACT_WORKERS: worker processes; 0 (default) means one per core, 1 means a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Self
+
+from scrapy.crawler import Crawler
+
+from crawler.extract import Extraction
+from crawler.page_work import PageResult, analyse_page
+
+logger = logging.getLogger(__name__)
+
+
+def _warm_up() -> None:
+    # Import the extractor (and trafilatura) once per worker, not on its first page.
+    import crawler.extract.fallback  # noqa: F401
+
+
+def worker_count(setting: int) -> int:
+    """Workers to start for a setting value (0 = one per usable core)."""
+    if setting > 0:
+        return setting
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class ExtractionPool:
+    """Runs ``analyse_page`` in worker processes and awaits the results on the reactor."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: Executor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(worker_count(crawler.settings.getint("SMN_EXTRACT_WORKERS", 0)))
+
+    def _start(self) -> Executor:
+        if self._executor is None:
+            if self.workers <= 1:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="smn-extract")
+            else:
+                # forkserver: forking the crawler process itself would copy its reactor,
+                # threads and sockets into every worker.
+                context = multiprocessing.get_context("forkserver")
+                self._executor = ProcessPoolExecutor(
+                    self.workers, mp_context=context, initializer=_warm_up
+                )
+            logger.info(
+                "Extraction runs in %d %s",
+                self.workers,
+                "process(es)" if self.workers > 1 else "thread",
+            )
+        return self._executor
+
+    async def analyse(
+        self, body: bytes, url: str, content_type: str | None, fetched_at: dt.datetime
+    ) -> PageResult:
+        """Analyse one page in a worker; a crashed worker costs that page, not the crawl."""
+        executor = self._start()
+        try:
+            future = executor.submit(analyse_page, body, url, content_type, fetched_at)
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            logger.error("An extraction worker died on <%s>; restarting the pool", url)
+            self.close()
+            return PageResult(Extraction(None, "extraction worker crashed"))
+
+    def close(self) -> None:
+        """Stop the workers."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

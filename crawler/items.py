@@ -1,0 +1,70 @@
+"""The article record: one row of the dataset.
+
+The Parquet schema in ``pipelines.schema`` is derived from these classes, so a field added
+here appears in the dataset with the type its annotation gives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class RelatedLink:
+    """One entry of an article's "Related Links" block."""
+
+    url: str
+    """Absolute URL the link points to."""
+    text: str
+    """The link's visible text."""
+
+
+@dataclass(slots=True)
+class Article:
+    """A clean article record extracted from one Space Media Network page."""
+
+    url: str
+    """The article's URL as fetched, after redirects."""
+    canonical_url: str
+    """og:url or rel=canonical when it is on the network, else url."""
+    site: str
+    """The network site, without ``www.``: ``spacewar.com``, ``spacedaily.com``."""
+    title: str
+    """The headline."""
+    text: str
+    """The article body only: paragraphs, subheadings and list items, blank-line separated."""
+    section: str | None = None
+    """The site's section heading ("Military Space News"), None if the page shows none."""
+    category: str | None = None
+    """The kicker above the headline ("WAR REPORT"), None if none."""
+    byline: str | None = None
+    """The byline without its leading "by": "AFP Staff Writers", "Sebastian Smith"."""
+    authors: list[str] = field(default_factory=list)
+    """Person names in the byline; empty for "Staff Writers" bylines."""
+    agency: str | None = None
+    """The agency in the dateline: AFP, UPI, SPX, IANS, ESA, ..."""
+    dateline: str | None = None
+    """The place in the dateline: "Beijing", "Washington DC"."""
+    published_date: dt.date | None = None
+    """From the dateline, else the page's metadata; never after the fetch date."""
+    description: str | None = None
+    """The meta description, else the first paragraph."""
+    image_url: str | None = None
+    """The lead image."""
+    related_links: list[RelatedLink] = field(default_factory=list)
+    """The "Related Links" block, kept as data and out of text."""
+    language: str = "en"
+    """ISO 639-1 code of the text's language."""
+    word_count: int = 0
+    """Number of words in text."""
+    content_hash: str = ""
+    """Fingerprint of the normalised text: equal for the same wire story on two sites."""
+    duplicate_of: str | None = None
+    """Set by the dedup pipeline: URL of the first copy of this story, else None."""
+    fetched_at: dt.datetime | None = None
+    """When the page was fetched (UTC)."""
+    crawl_id: str = ""
+    """The run (and worker) that produced the record."""
+    extractor_version: str = ""
+    """Changes whenever extraction output can change."""

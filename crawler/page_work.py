@@ -1,0 +1,44 @@
+"""The CPU-bound work done for each fetched page, in one function a worker process can run.
+
+The page is decoded and parsed once; the parse serves both the article extraction and the
+link discovery, and only plain data (the record, the links) travels back to the crawler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from crawler.extract import Extraction, extract_page
+from crawler.extract.decode import decode_html
+from crawler.extract.page import NotHtml, parse_page
+
+_HREFS = etree.XPath("//a/@href | //area/@href | //link[@rel='alternate' or @rel='next']/@href")
+
+
+@dataclass(slots=True)
+class PageResult:
+    """What one page gave: the extraction outcome and the links it holds."""
+
+    extraction: Extraction
+    links: list[str] = field(default_factory=list)
+    """Every href on the page, as written (relative ones included)."""
+
+
+def analyse_page(
+    body: bytes, url: str, content_type: str | None, fetched_at: dt.datetime
+) -> PageResult:
+    """Extract the article and collect the links of one HTML page; never raises."""
+    try:
+        page = parse_page(decode_html(body, content_type))
+    except NotHtml as exc:
+        return PageResult(Extraction(None, str(exc)))
+    except Exception as exc:  # a bad page must never stop a crawl
+        return PageResult(Extraction(None, f"unreadable page: {type(exc).__name__}: {exc}"))
+    try:
+        links = [str(h) for h in _HREFS(page.root)]
+    except Exception:  # links are a bonus; the article still counts without them
+        links = []
+    return PageResult(extract_page(page, url, fetched_at=fetched_at), links)

@@ -1,0 +1,59 @@
+"""Scrapy settings of the SMN crawler.
+
+Project settings all start with ``SMN_``; the README lists them. The defaults are polite
+(robots.txt, AutoThrottle, two requests at a time per site) and quiet (no listening port).
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "smn"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Who we are, and where a site owner reads about us.
+USER_AGENT = "smn-crawler/0.1 (+https://github.com/smn-crawler/smn-crawler; news research)"
+
+# Politeness.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# Limits: no page is worth more than this, compressed or not (gzip bombs included).
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
+RETRY_TIMES = 2
+METAREFRESH_ENABLED = False
+
+# A crawler run from cron listens on no port.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+# One request per canonical URL (http/https, www or not, trailing slash, tracking parameters).
+REQUEST_FINGERPRINTER_CLASS = "crawler.request_identity.CanonicalRequestFingerprinter"
+DOWNLOADER_MIDDLEWARES = {
+    # Before RedirectMiddleware (600) in the response chain.
+    "crawler.request_identity.SameCanonicalRedirectMiddleware": 650,
+}
+
+# Validation first (dedup must not remember a dropped record), the dataset writer last (it
+# stores duplicate_of, which dedup sets).
+ITEM_PIPELINES = {
+    "pipelines.validation.ValidationPipeline": 100,
+    "pipelines.dedup.DedupPipeline": 200,
+    "pipelines.parquet_writer.ParquetDatasetPipeline": 900,
+}
+# `scrapy crawl smn -O articles.parquet`; must be a project setting, -O checks it early.
+FEED_EXPORTERS = {"parquet": "pipelines.feed_exporter.ParquetItemExporter"}
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+# Project settings (see README).
+SMN_OUTPUT = "output/articles"
+SMN_EXTRACT_WORKERS = 0

@@ -1,0 +1,187 @@
+"""``scrapy crawl smn``: every site of the Space Media Network, from its feeds and pages.
+
+Arguments:
+    -a sites=spacewar.com,spacedaily.com   crawl only these sites (domains or names)
+    -a start_urls=URL[,URL...]             start from these URLs instead of the registry's
+
+Discovery: each site's feeds, home page and section pages, then every on-network link of the
+pages fetched (sister sites included when selected). Article-shaped URLs go first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any, Self
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import UsageError
+from scrapy.http import Response, TextResponse
+
+from crawler.crawl_id import new_crawl_id
+from crawler.extraction_pool import ExtractionPool
+from crawler.feeds import NotAFeed, feed_links
+from crawler.items import Article
+from crawler.sites import Site, select_sites, site_for_host
+from crawler.urls import clean_url, is_asset, looks_like_article
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_PRIORITY = 10
+_HTML_TYPES = (b"text/html", b"application/xhtml", b"text/plain", b"")
+_FEED_TYPES = (b"xml", b"rss", b"atom")
+_REASON_KEY = re.compile(r"[^a-z0-9]+")
+
+
+def reason_key(reason: str | None) -> str:
+    """A short stats key for a free-text reason: "no headline (<h1>)" -> "no_headline"."""
+    head = re.split(r"[:(]", reason or "unknown", maxsplit=1)[0]
+    return _REASON_KEY.sub("_", head.lower()).strip("_")[:40] or "unknown"
+
+
+class SmnSpider(scrapy.Spider):
+    """Crawls the network's sites into Article records."""
+
+    name = "smn"
+
+    def __init__(
+        self, sites: str | None = None, start_urls: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        try:
+            self.sites: tuple[Site, ...] = select_sites(sites)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        self.allowed_domains = [s.domain for s in self.sites]
+        self._domains = frozenset(self.allowed_domains)
+        self.override_urls = [u.strip() for u in (start_urls or "").split(",") if u.strip()]
+        # Hosts named by overridden start URLs (a local replica, a mirror) are crawlable too.
+        self._extra_hosts = frozenset(
+            (urlsplit(u).hostname or "").lower() for u in self.override_urls
+        ) - {""}
+        self.crawl_id: str = kwargs.get("crawl_id") or new_crawl_id()
+        self.pool: ExtractionPool | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        configured = crawler.settings.get("SMN_CRAWL_ID")
+        if configured:
+            spider.crawl_id = str(configured)
+        spider.pool = ExtractionPool.from_crawler(crawler)
+        crawler.signals.connect(spider._closed, signal=signals.spider_closed)
+        return spider
+
+    def _closed(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key, count)
+
+    async def start(self) -> AsyncIterator[Any]:
+        """Entry points: the registry's feeds and pages, or the overriding start URLs."""
+        if self.override_urls:
+            for url in self.override_urls:
+                yield scrapy.Request(
+                    url, callback=self.parse_any, dont_filter=True, meta={"smn_entry": True}
+                )
+            return
+        for site in self.sites:
+            for feed in site.feeds:
+                yield scrapy.Request(
+                    feed, callback=self.parse_feed, dont_filter=True, meta={"smn_entry": True}
+                )
+            for page in (site.home, *site.sections):
+                yield scrapy.Request(
+                    page, callback=self.parse_page, dont_filter=True, meta={"smn_entry": True}
+                )
+
+    async def parse_any(self, response: Response) -> AsyncIterator[Any]:
+        """A start URL of unknown kind: a feed if it reads as one, else a page."""
+        content_type = (response.headers.get(b"Content-Type") or b"").lower()
+        if any(t in content_type for t in _FEED_TYPES) or response.body[:200].lstrip().startswith(
+            b"<?xml"
+        ):
+            async for out in self.parse_feed(response):
+                yield out
+        else:
+            async for out in self.parse_page(response):
+                yield out
+
+    async def parse_feed(self, response: Response) -> AsyncIterator[Any]:
+        """Follow every item of a feed; a feed that is not XML is read as a page."""
+        self._inc("smn/feeds/fetched")
+        try:
+            links = feed_links(response.body)
+        except NotAFeed as exc:
+            self._inc("smn/feeds/broken")
+            logger.warning("Feed <%s> is unreadable (%s); reading it as a page", response.url, exc)
+            async for out in self.parse_page(response):
+                yield out
+            return
+        self._inc("smn/feeds/items", len(links))
+        for href in links:
+            request = self._follow(response.url, href)
+            if request is not None:
+                yield request
+
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        """Extract the article of a page (if it holds one) and follow its links."""
+        header = response.headers.get(b"Content-Type")
+        content_type = (header or b"").split(b";")[0].strip().lower()
+        if not isinstance(response, TextResponse) or not content_type.startswith(_HTML_TYPES):
+            self._inc("smn/pages/not_html")
+            return
+        assert self.pool is not None
+        fetched_at = dt.datetime.now(dt.UTC)
+        result = await self.pool.analyse(
+            response.body, response.url, header.decode("latin-1") if header else None, fetched_at
+        )
+        self._inc("smn/pages/analysed")
+        extraction = result.extraction
+        if extraction.layout:
+            self._inc(f"smn/pages/layout/{extraction.layout}")
+        article: Article | None = extraction.article
+        if article is not None:
+            article.crawl_id = self.crawl_id
+            self._inc("smn/articles/extracted")
+            yield article
+        else:
+            self._inc(f"smn/pages/not_article/{reason_key(extraction.reason)}")
+            logger.debug("Not an article: %s <%s>", extraction.reason, response.url)
+        for href in result.links:
+            request = self._follow(response.url, href)
+            if request is not None:
+                yield request
+
+    def _follow(self, base: str, href: str) -> scrapy.Request | None:
+        """A request for a link, or None for links the crawl must not or need not follow."""
+        href = href.strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            return None
+        try:
+            url = clean_url(urljoin(base, href))
+        except ValueError:
+            self._inc("smn/links/invalid")
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or is_asset(url):
+            return None
+        host = (parts.hostname or "").lower()
+        site = site_for_host(host)
+        if (site is None or site.domain not in self._domains) and host not in self._extra_hosts:
+            self._inc("smn/links/offsite")
+            return None
+        article = looks_like_article(url)
+        return scrapy.Request(
+            url,
+            callback=self.parse_page,
+            priority=ARTICLE_PRIORITY if article else 0,
+        )

@@ -1,0 +1,74 @@
+"""URL canonicalisation: one key per page, however a link spells it."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from crawler.sites import is_network_host, site_for_host
+
+_TRACKING = re.compile(
+    r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|igshid|yclid|ref|ref_src"
+    r"|source|src|cmpid|xtor|at_medium|at_campaign|feed|rss)$",
+    re.IGNORECASE,
+)
+# Paths that are never pages: images, documents, media, scripts.
+_ASSET = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|svg|ico|bmp|tiff?|pdf|docx?|xlsx?|pptx?|zip|gz|tgz|rar|7z|mp3"
+    r"|mp4|m4a|wav|avi|mov|wmv|flv|swf|css|js|json|txt|exe|dmg|iso|woff2?|ttf|eot)$",
+    re.IGNORECASE,
+)
+# Article URLs of both layouts: /reports/Title_999.html, /news/topic-03zb.html, /<slug>/.
+_ARTICLE_PATH = re.compile(
+    r"^/(?:reports/[^/]+\.html?|news/[a-z0-9_]+-\d\d[a-z]+\.html?|(?!category/|tag/|page/|feed"
+    r"|author/|wp-|archive)[a-z0-9]+(?:-[a-z0-9]+){3,}/?)$",
+    re.IGNORECASE,
+)
+
+
+def clean_url(url: str) -> str:
+    """The URL to request: tracking parameters and fragment dropped, host lower-cased."""
+    parts = urlsplit(url.strip())
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
+    ]
+    netloc = parts.netloc.lower()
+    if netloc.endswith((":80", ":443")):
+        default = ":80" if parts.scheme == "http" else ":443"
+        netloc = netloc.removesuffix(default)
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", urlencode(query), ""))
+
+
+def url_key(url: str) -> str:
+    """The page's identity: scheme, ``www.``, trailing slash, tracking parameters, fragment
+    and parameter order do not change it."""
+    parts = urlsplit(clean_url(url))
+    host = (parts.hostname or "").removeprefix("www.")
+    port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
+    path = posixpath.normpath(parts.path) if parts.path not in ("", "/") else "/"
+    if path != "/" and path.endswith("/"):
+        path = path.rstrip("/")
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit(("https", host + port, path, query, ""))
+
+
+def is_asset(url: str) -> bool:
+    """Whether a URL names a file that is never an HTML page."""
+    return bool(_ASSET.search(urlsplit(url).path))
+
+
+def looks_like_article(url: str) -> bool:
+    """Whether a URL has the shape of an article page on either layout."""
+    return bool(_ARTICLE_PATH.match(urlsplit(url).path))
+
+
+def on_network(url: str) -> bool:
+    """Whether a URL is on one of the network's hosts."""
+    return is_network_host(urlsplit(url).hostname)
+
+
+def site_domain(url: str) -> str | None:
+    """The network site a URL belongs to (``spacewar.com``), or None."""
+    site = site_for_host(urlsplit(url).hostname)
+    return site.domain if site else None

@@ -1,0 +1,115 @@
+"""DedupPipeline: one row per canonical URL in the whole dataset, syndicated copies marked.
+
+On open, the pipeline reads the ``canonical_url``, ``url``, ``content_hash`` and
+``duplicate_of`` columns of the dataset at ``SMN_OUTPUT`` (column projection: the text
+columns are never read), so a URL stored by any earlier run is not stored again.
+
+* A record whose canonical URL is known (dataset or this run) is dropped:
+  ``articles/dropped/duplicate_url``. Incremental runs re-find listed articles all the
+  time, so these drops are logged at DEBUG.
+* A record whose ``content_hash`` is known under another URL is the same wire story on
+  another site: it keeps its row (it is a page of that site) and gets ``duplicate_of`` =
+  the url of the first copy seen: ``articles/syndicated``. An empty hash never matches.
+
+Concurrent runs writing the same dataset do not see each other's rows of the run.
+
+Settings:
+
+* ``SMN_DEDUP_ENABLED`` (bool, default True): False disables the pipeline.
+* ``SMN_OUTPUT`` (str, default ``output/articles``): the dataset to seed from; empty: no
+  seeding, dedup within the run only.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.dataset as ds
+from itemadapter import ItemAdapter
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+
+from pipelines import defaults
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+_SEED_COLUMNS = ("canonical_url", "url", "content_hash", "duplicate_of")
+
+
+class DedupPipeline:
+    """Drop known canonical URLs; point syndicated copies at their first copy."""
+
+    def __init__(self, crawler: Crawler, output: Path | None) -> None:
+        self.crawler = crawler
+        self.output = output
+        self.known_urls: set[str] = set()
+        # content_hash -> url of the first copy of the story
+        self.first_copy: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.getbool("SMN_DEDUP_ENABLED", True):
+            raise NotConfigured("SMN_DEDUP_ENABLED is off")
+        output = settings.get("SMN_OUTPUT", defaults.OUTPUT)
+        return cls(crawler, Path(output) if output else None)
+
+    def open_spider(self) -> None:
+        if self.output is None or not self.output.is_dir():
+            return
+        try:
+            self.seed(self.output)
+        except Exception as exc:
+            # Going on without the seed would store duplicates of every known URL.
+            logger.error("Cannot read the dataset at %s to seed dedup: %s", self.output, exc)
+            assert self.crawler.stats is not None
+            self.crawler.stats.set_value("smn/error/dedup_seed", 1)
+            raise CloseSpider("output_error") from exc
+
+    def seed(self, path: Path) -> None:
+        """Add the URLs and story hashes of the dataset at ``path``."""
+        dataset = ds.dataset(path, format="parquet", partitioning="hive")
+        columns = [c for c in _SEED_COLUMNS if c in dataset.schema.names]
+        rows = 0
+        for batch in dataset.to_batches(columns=columns):
+            data = batch.to_pydict()
+            n = batch.num_rows
+            canonical = data.get("canonical_url", [None] * n)
+            urls = data.get("url", [None] * n)
+            hashes = data.get("content_hash", [None] * n)
+            dups = data.get("duplicate_of", [None] * n)
+            for canon, url, digest, dup in zip(canonical, urls, hashes, dups, strict=True):
+                if canon or url:
+                    self.known_urls.add(canon or url)
+                # A stored copy names its original; the original names itself.
+                first = dup or url
+                if digest and first:
+                    self.first_copy.setdefault(digest, first)
+            rows += n
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("dedup/seed_rows", rows)
+        logger.info("Dedup seeded with %d rows, %d URLs from %s", rows, len(self.known_urls), path)
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        url = adapter.get("url") or ""
+        key = adapter.get("canonical_url") or url
+        stats = self.crawler.stats
+        assert stats is not None
+        if key in self.known_urls:
+            stats.inc_value("articles/dropped/duplicate_url")
+            raise DropItem(f"duplicate_url: {key}", log_level="DEBUG")
+        self.known_urls.add(key)
+        digest = adapter.get("content_hash")
+        if digest:
+            first = self.first_copy.setdefault(digest, url)
+            if first != url:
+                adapter["duplicate_of"] = first
+                stats.inc_value("articles/syndicated")
+        return item

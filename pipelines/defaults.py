@@ -1,0 +1,10 @@
+"""Defaults of the ``SMN_*`` settings read by the pipelines (documented in each module)."""
+
+from __future__ import annotations
+
+OUTPUT = "output/articles"
+ROW_GROUP_SIZE = 1000
+FILE_MAX_ROWS = 100_000
+MAX_OPEN_FILES = 16
+COMPRESSION = "zstd"
+CLEAN_STALE_TMP = True

@@ -1,0 +1,162 @@
+"""Dataset files: written under a hidden temp name, published by an atomic rename.
+
+A file is written as ``<partition>/.part-<crawl_id>-<n>.parquet.tmp`` and renamed to
+``<partition>/part-<crawl_id>-<n>.parquet`` once its footer is written and fsynced.
+pyarrow, pandas, Spark and DuckDB's ``**/*.parquet`` glob all skip the temp name, so a
+reader only ever sees complete files, and a killed crawl leaves only hidden temp files.
+
+While a temp file is being written its writer holds an exclusive ``flock`` on it; the
+stale-file cleaner only deletes temp files it can lock, so an overlapping cron run never
+deletes the file of a crawl that is still running.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import pyarrow as pa
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no locking, the age check alone decides
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
+
+TMP_RE = re.compile(r"^\.part-.*\.parquet\.tmp$")
+
+
+def final_name(crawl_id: str, counter: int) -> str:
+    return f"part-{crawl_id}-{counter:05d}.parquet"
+
+
+def tmp_name(crawl_id: str, counter: int) -> str:
+    return f".{final_name(crawl_id, counter)}.tmp"
+
+
+def partition_of(row: Mapping[str, Any]) -> str:
+    """``year=2026/month=1`` of published_date, else of the fetch date, else of today (UTC).
+
+    The month is not zero-padded: DuckDB reads ``month=01`` as the string ``'01'`` while
+    pyarrow reads it as the integer 1; unpadded, every reader gets an integer.
+    """
+    day = row.get("published_date")
+    if not isinstance(day, dt.date):
+        fetched = row.get("fetched_at")
+        now = fetched if isinstance(fetched, dt.datetime) else dt.datetime.now(dt.UTC)
+        day = now.astimezone(dt.UTC).date() if now.tzinfo else now.date()
+    return f"year={day.year}/month={day.month}"
+
+
+def _try_lock(fd: int) -> bool:
+    if fcntl is None:  # pragma: no cover
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable: the directory entry lives in the directory's own blocks."""
+    if not hasattr(os, "O_DIRECTORY"):  # pragma: no cover - Windows
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class PartFile:
+    """One dataset file being written: a ParquetWriter on a locked hidden temp file."""
+
+    def __init__(
+        self, directory: Path, crawl_id: str, counter: int, schema: pa.Schema, compression: str
+    ) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.tmp_path = directory / tmp_name(crawl_id, counter)
+        self.final_path = directory / final_name(crawl_id, counter)
+        # O_EXCL: never take over a file another writer has.
+        self._fd = os.open(self.tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        _try_lock(self._fd)
+        try:
+            self._writer = pq.ParquetWriter(self.tmp_path, schema, compression=compression)
+        except Exception:
+            self._release(unlink=True)
+            raise
+        self.rows = 0
+        self.row_groups = 0
+
+    def write(self, table: pa.Table) -> None:
+        """Append ``table`` as exactly one row group."""
+        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self.rows += table.num_rows
+        self.row_groups += 1
+
+    def finish(self) -> Path:
+        """Write the footer, fsync, and rename to the final name; return the final path.
+
+        On failure the temp file stays (hidden, and removed by a later run's cleaner).
+        """
+        try:
+            self._writer.close()
+            os.fsync(self._fd)
+            if self.final_path.exists():
+                raise FileExistsError(f"refusing to overwrite {self.final_path}")
+            os.replace(self.tmp_path, self.final_path)
+            _fsync_dir(self.final_path.parent)
+        finally:
+            self._release(unlink=False)
+        return self.final_path
+
+    def abort(self) -> None:
+        """Give up the file: readers never saw it, so removing it loses only its rows."""
+        try:
+            self._writer.close()
+        except Exception:
+            logger.debug("Closing aborted %s failed", self.tmp_path, exc_info=True)
+        self._release(unlink=True)
+
+    def _release(self, unlink: bool) -> None:
+        if unlink:
+            self.tmp_path.unlink(missing_ok=True)
+        if self._fd >= 0:
+            # closing releases the lock; -1 so a second release cannot close a reused fd
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+
+def remove_stale_tmp(root: Path, older_than: float) -> list[Path]:
+    """Delete temp files under ``root`` last modified before ``older_than`` (epoch seconds)
+    that no live writer holds. Finished files are never touched."""
+    removed: list[Path] = []
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if not TMP_RE.match(name):
+                continue
+            path = Path(dirpath, name)
+            try:
+                if path.stat().st_mtime >= older_than:
+                    continue
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                if _try_lock(fd):
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+            finally:
+                os.close(fd)
+    return removed

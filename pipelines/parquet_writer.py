@@ -1,0 +1,275 @@
+"""ParquetDatasetPipeline: append the crawl's articles to the Hive-partitioned dataset.
+
+Layout::
+
+    <SMN_OUTPUT>/year=2026/month=3/part-<crawl_id>-00000.parquet
+
+* Partitions are ``year``/``month`` of ``published_date`` (of the fetch date when it is
+  null). Analysts query time windows and per-day counts, so a month directory is pruned
+  by any date filter; an incremental cron run touches one or two partitions, not one per
+  site, so runs produce few, not tiny, files. ``site`` has a handful of values: it stays
+  a column, rows are sorted by it within each row group so its statistics stay tight.
+* The partition keys are directory names only, never columns inside the files; months
+  are not zero-padded so that pyarrow, pandas and DuckDB all read them as integers.
+* Rows are buffered per partition and written as a row group every
+  ``SMN_ROW_GROUP_SIZE`` rows, so memory stays flat however long the crawl; a file is
+  published (renamed from its hidden temp name) after ``SMN_FILE_MAX_ROWS`` rows, when
+  its partition is the least recently used of more than ``SMN_MAX_OPEN_FILES``, and on
+  spider close, whatever the close reason.
+* Files of earlier runs are never rewritten or appended to: each run writes new files
+  named after its crawl id, and an existing final name is never overwritten.
+
+Settings:
+
+* ``SMN_OUTPUT`` (str, default ``output/articles``, relative to the current directory):
+  the dataset directory; empty disables the pipeline.
+* ``SMN_ROW_GROUP_SIZE`` (int, default 1000): rows per row group.
+* ``SMN_FILE_MAX_ROWS`` (int, default 100000): rows per file before rolling over.
+* ``SMN_MAX_OPEN_FILES`` (int, default 16): partitions with an open file at once.
+* ``SMN_PARQUET_COMPRESSION`` (str, default ``zstd``): Parquet compression codec.
+* ``SMN_CLEAN_STALE_TMP`` (bool, default True): on open, delete temp files left by killed
+  runs (older than this run's start and not locked by a live writer).
+* ``SMN_CRAWL_ID``: see :mod:`crawler.crawl_id`.
+
+Stats: ``parquet/rows_written``, ``parquet/files_written``, ``parquet/bytes_written`` (all
+three of published files only), ``parquet/stale_tmp_removed``, ``parquet/rows_lost``,
+``articles/dropped/schema_error``, ``smn/error/output``. The published files are listed in
+:attr:`files_written`, for the run report.
+
+An output directory that cannot be created or written closes the spider at once with
+reason ``output_error`` (``NotConfigured`` would let the crawl run and write nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+
+from crawler.crawl_id import filename_safe, resolve_crawl_id
+from pipelines import defaults
+from pipelines.parquet_files import PartFile, final_name, partition_of, remove_stale_tmp, tmp_name
+from pipelines.schema import SchemaError, article_schema, check_row, rows_to_table, to_row
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Partition:
+    """Rows waiting for the next row group of one partition, and its open file if any."""
+
+    key: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    file: PartFile | None = None
+
+    @property
+    def file_rows(self) -> int:
+        return self.file.rows if self.file else 0
+
+
+class ParquetDatasetPipeline:
+    """Write items as row groups of Parquet files in a Hive-partitioned dataset."""
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        output: Path,
+        *,
+        row_group_size: int = defaults.ROW_GROUP_SIZE,
+        file_max_rows: int = defaults.FILE_MAX_ROWS,
+        max_open_files: int = defaults.MAX_OPEN_FILES,
+        compression: str = defaults.COMPRESSION,
+        clean_stale_tmp: bool = defaults.CLEAN_STALE_TMP,
+    ) -> None:
+        if min(row_group_size, file_max_rows, max_open_files) < 1:
+            raise ValueError(
+                "SMN_ROW_GROUP_SIZE, SMN_FILE_MAX_ROWS, SMN_MAX_OPEN_FILES must be > 0"
+            )
+        self.crawler = crawler
+        self.output = output
+        self.row_group_size = row_group_size
+        self.file_max_rows = file_max_rows
+        self.max_open_files = max_open_files
+        self.compression = compression
+        self.clean_stale_tmp = clean_stale_tmp
+        self.crawl_id = ""
+        self.files_written: list[Path] = []
+        self._partitions: OrderedDict[str, _Partition] = OrderedDict()
+        self._counter = 0
+        self._started_at = time.time()
+        self._failed = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        s = crawler.settings
+        output = s.get("SMN_OUTPUT", defaults.OUTPUT)
+        if not output:
+            raise NotConfigured("SMN_OUTPUT is empty")
+        return cls(
+            crawler,
+            Path(output),
+            row_group_size=s.getint("SMN_ROW_GROUP_SIZE", defaults.ROW_GROUP_SIZE),
+            file_max_rows=s.getint("SMN_FILE_MAX_ROWS", defaults.FILE_MAX_ROWS),
+            max_open_files=s.getint("SMN_MAX_OPEN_FILES", defaults.MAX_OPEN_FILES),
+            compression=s.get("SMN_PARQUET_COMPRESSION", defaults.COMPRESSION),
+            clean_stale_tmp=s.getbool("SMN_CLEAN_STALE_TMP", defaults.CLEAN_STALE_TMP),
+        )
+
+    @property
+    def stats(self) -> StatsCollector:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
+
+    # -- spider lifecycle ----------------------------------------------------------------
+
+    def open_spider(self) -> None:
+        self.crawl_id = resolve_crawl_id(self.crawler)
+        try:
+            self.output.mkdir(parents=True, exist_ok=True)
+            probe = self.output / f".smn-write-probe-{os.getpid()}-{secrets.token_hex(4)}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            self._output_error(f"cannot create or write {self.output.resolve()}: {exc}")
+            raise CloseSpider("output_error") from exc
+        if self.clean_stale_tmp:
+            removed = remove_stale_tmp(self.output, older_than=self._started_at)
+            for path in removed:
+                logger.info("Removed stale temp file %s", path)
+            if removed:
+                self.stats.inc_value("parquet/stale_tmp_removed", len(removed))
+        logger.info("Writing dataset %s (crawl id %s)", self.output.resolve(), self.crawl_id)
+
+    def close_spider(self) -> None:
+        # Runs for every close reason: publishing what was written keeps every row
+        # already accepted, and every published file is a complete Parquet file.
+        for key in list(self._partitions):
+            self._close_partition(self._partitions.pop(key))
+        logger.info(
+            "Dataset %s: %d rows in %d new files",
+            self.output,
+            self.stats.get_value("parquet/rows_written", 0),
+            len(self.files_written),
+        )
+
+    # -- items ---------------------------------------------------------------------------
+
+    def process_item(self, item: Any) -> Any:
+        if ItemAdapter.is_item(item) and not ItemAdapter(item).get("crawl_id"):
+            ItemAdapter(item)["crawl_id"] = self.crawl_id
+        try:
+            row = to_row(item)
+            check_row(row)
+        except SchemaError as exc:
+            url = ItemAdapter(item).get("url") if ItemAdapter.is_item(item) else None
+            logger.error("Article does not fit the schema, dropped: %s: %s", url, exc)
+            self.stats.inc_value("articles/dropped/schema_error")
+            raise DropItem(f"schema_error: {exc}", log_level="DEBUG") from exc
+        if self._failed:
+            self.stats.inc_value("parquet/rows_lost")
+            raise DropItem("output_error: the dataset writer has failed", log_level="DEBUG")
+        part = self._partition(partition_of(row))
+        part.rows.append(row)
+        if len(part.rows) >= min(self.row_group_size, self.file_max_rows - part.file_rows):
+            try:
+                self._flush(part)
+            except Exception as exc:
+                self._write_failed(part, exc)
+        return item
+
+    def _partition(self, key: str) -> _Partition:
+        part = self._partitions.get(key)
+        if part is not None:
+            self._partitions.move_to_end(key)
+            return part
+        if len(self._partitions) >= self.max_open_files:
+            _, lru = self._partitions.popitem(last=False)
+            self._close_partition(lru)
+        part = self._partitions[key] = _Partition(key)
+        return part
+
+    def _flush(self, part: _Partition) -> None:
+        if not part.rows:
+            return
+        part.rows.sort(key=lambda r: r["site"])
+        table = rows_to_table(part.rows)
+        if part.file is None:
+            part.file = self._new_file(self.output / part.key)
+        part.file.write(table)
+        part.rows.clear()
+        if part.file.rows >= self.file_max_rows:
+            self._publish(part)
+
+    def _new_file(self, directory: Path) -> PartFile:
+        safe_id = filename_safe(self.crawl_id)
+        # A reused SMN_CRAWL_ID must not collide with files of the earlier run.
+        while (directory / final_name(safe_id, self._counter)).exists() or (
+            directory / tmp_name(safe_id, self._counter)
+        ).exists():
+            self._counter += 1
+        part = PartFile(directory, safe_id, self._counter, article_schema(), self.compression)
+        self._counter += 1
+        return part
+
+    def _publish(self, part: _Partition) -> None:
+        file = part.file
+        assert file is not None
+        path = file.finish()
+        part.file = None
+        self.files_written.append(path)
+        # counted on publication: rows of an aborted file were never readable
+        self.stats.inc_value("parquet/rows_written", file.rows)
+        self.stats.inc_value("parquet/files_written")
+        self.stats.inc_value("parquet/bytes_written", path.stat().st_size)
+        logger.debug("Published %s (%d rows, %d row groups)", path, file.rows, file.row_groups)
+
+    def _close_partition(self, part: _Partition) -> None:
+        try:
+            self._flush(part)
+            if part.file is not None:
+                self._publish(part)
+        except Exception as exc:
+            # Logged and counted, not raised: the other partitions must still be published.
+            self._write_failed(part, exc)
+
+    # -- failures ------------------------------------------------------------------------
+
+    def _output_error(self, message: str) -> None:
+        logger.error("Dataset output error: %s", message)
+        self.stats.set_value("smn/error/output", 1)
+
+    def _write_failed(self, part: _Partition, exc: Exception) -> None:
+        """Drop the partition's unpublished rows and stop the crawl: a disk that is full or
+        gone would fail every later row group too."""
+        lost = len(part.rows) + part.file_rows
+        if part.file is not None:
+            part.file.abort()
+            part.file = None
+        part.rows.clear()
+        self.stats.inc_value("parquet/rows_lost", lost)
+        self._output_error(f"writing partition {part.key} failed, {lost} rows lost: {exc!r}")
+        if self._failed:
+            return
+        self._failed = True
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:
+            return  # no crawl running (the pipeline is driven directly)
+        if engine.spider is not None:
+            d = deferred_from_coro(engine.close_spider_async(reason="output_error"))
+            d.addErrback(lambda f: logger.error("Closing the spider failed: %s", f.value))

@@ -1,0 +1,233 @@
+"""The Parquet schema of the article dataset, derived from :class:`crawler.items.Article`.
+
+The schema is built by introspecting the dataclass type hints, never from data, so every
+file of every run has the same column types whatever a given batch happens to contain, and
+a field added to ``Article`` appears in the dataset with the type its annotation gives.
+
+Type mapping (an annotation ``X | None`` makes the column nullable, anything else is
+``not null``):
+
+=========================  ===========================================
+``str``                    ``string``
+``int``                    ``int32``
+``bool``                   ``bool``
+``datetime.date``          ``date32``
+``datetime.datetime``      ``timestamp[us, tz=UTC]``
+``list[X]``                ``list<element: X not null>``
+a dataclass (RelatedLink)  ``struct<...>`` of its own fields
+=========================  ===========================================
+
+Each field carries its attribute docstring from ``items.py`` as ``description`` metadata,
+which pyarrow stores in the file and gives back on read.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import datetime as dt
+import functools
+import inspect
+import itertools
+import textwrap
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pyarrow as pa
+from itemadapter import ItemAdapter
+
+from crawler.items import Article
+
+# Parquet writers (pyarrow included) name list items "element"; using the same name here
+# makes the schema read back from a file equal to the one written.
+_LIST_ITEM = "element"
+
+_SCALARS: dict[Any, pa.DataType] = {
+    str: pa.string(),
+    bool: pa.bool_(),
+    int: pa.int32(),
+    dt.date: pa.date32(),
+    dt.datetime: pa.timestamp("us", tz="UTC"),
+}
+
+
+class SchemaError(ValueError):
+    """A record does not fit the article schema (wrong type, missing or unknown field)."""
+
+
+def attribute_docstrings(cls: type) -> dict[str, str]:
+    """Return ``{field: docstring}`` for the string literals that follow annotated fields.
+
+    Python drops attribute docstrings at runtime, so they are read from the class source.
+    """
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    classdef = tree.body[0]
+    assert isinstance(classdef, ast.ClassDef)
+    docs: dict[str, str] = {}
+    body = classdef.body
+    for stmt, nxt in itertools.pairwise(body):
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[stmt.target.id] = inspect.cleandoc(nxt.value.value)
+    return docs
+
+
+def _split_optional(hint: Any) -> tuple[Any, bool]:
+    """``(X, True)`` for ``X | None`` or ``Optional[X]``, else ``(hint, False)``."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) != 1:
+            raise TypeError(f"unsupported union annotation {hint!r}: only X | None is")
+        return args[0], True
+    return hint, False
+
+
+def _arrow_type(hint: Any) -> pa.DataType:
+    if hint in _SCALARS:
+        return _SCALARS[hint]
+    if typing.get_origin(hint) is list:
+        (item_hint,) = typing.get_args(hint)
+        inner, nullable = _split_optional(item_hint)
+        return pa.list_(pa.field(_LIST_ITEM, _arrow_type(inner), nullable=nullable))
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return pa.struct(list(_fields_of(hint)))
+    raise TypeError(f"no Parquet type for annotation {hint!r}")
+
+
+def _fields_of(cls: type) -> Iterable[pa.Field]:
+    hints = typing.get_type_hints(cls)
+    docs = attribute_docstrings(cls)
+    for f in dataclasses.fields(cls):
+        inner, nullable = _split_optional(hints[f.name])
+        metadata = {"description": docs[f.name]} if f.name in docs else None
+        yield pa.field(f.name, _arrow_type(inner), nullable=nullable, metadata=metadata)
+
+
+@functools.cache
+def article_schema() -> pa.Schema:
+    """The explicit schema every dataset file and feed file is written with."""
+    doc = inspect.cleandoc(Article.__doc__ or "")
+    return pa.schema(list(_fields_of(Article)), metadata={"description": doc})
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    """Field name -> zero-argument factory for the fields that have a default."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(Article):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = lambda v=f.default: v
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Turn nested dataclass instances (RelatedLink) into dicts, which pyarrow converts."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _utc(value: Any) -> Any:
+    """Make a datetime tz-aware UTC; naive ones are taken to be UTC already."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+    return value
+
+
+def to_row(item: Any) -> dict[str, Any]:
+    """Return the item as a dict with exactly the schema's columns, in schema order.
+
+    Accepts an ``Article`` or any item type itemadapter knows (dict, scrapy.Item, ...).
+    Missing fields take the ``Article`` default; a missing field without a default or a
+    field the schema does not know raises :class:`SchemaError`.
+    """
+    try:
+        adapter = ItemAdapter(item)
+    except TypeError as exc:
+        raise SchemaError(f"not an item: {type(item).__name__}") from exc
+    schema = article_schema()
+    unknown = set(adapter.keys()) - set(schema.names)
+    if unknown:
+        raise SchemaError(f"unknown fields: {sorted(unknown)}")
+    defaults = _defaults()
+    row: dict[str, Any] = {}
+    for name in schema.names:
+        if name in adapter:
+            value = adapter[name]
+        elif name in defaults:
+            value = defaults[name]()
+        else:
+            raise SchemaError(f"missing field: {name}")
+        row[name] = _plain(value)
+    for field in schema:
+        if pa.types.is_timestamp(field.type):
+            row[field.name] = _utc(row[field.name])
+    return row
+
+
+def _null_violations(array: pa.Array, field: pa.Field, path: str) -> list[str]:
+    """Non-nullable (nested) fields holding nulls: pyarrow converts them without complaint
+    and only fails when the row group is written, which would lose the whole group."""
+    out: list[str] = []
+    if not field.nullable and array.null_count:
+        out.append(path)
+    if isinstance(array, pa.ListArray):
+        out += _null_violations(array.flatten(), field.type.value_field, f"{path}[]")
+    elif isinstance(array, pa.StructArray):
+        for i, child in enumerate(array.flatten()):
+            sub = field.type.field(i)
+            out += _null_violations(child, sub, f"{path}.{sub.name}")
+    return out
+
+
+def _string_as_list(value: Any, type_: pa.DataType, path: str) -> list[str]:
+    """Strings where lists belong: pyarrow would silently store them as lists of characters."""
+    if pa.types.is_list(type_):
+        if isinstance(value, str | bytes):
+            return [path]
+        if isinstance(value, list | tuple):
+            return [p for v in value for p in _string_as_list(v, type_.value_type, f"{path}[]")]
+    elif pa.types.is_struct(type_) and isinstance(value, Mapping):
+        return [
+            p for f in type_ for p in _string_as_list(value.get(f.name), f.type, f"{path}.{f.name}")
+        ]
+    return []
+
+
+def check_row(row: Mapping[str, Any]) -> None:
+    """Raise :class:`SchemaError` unless ``row`` converts to the schema exactly."""
+    schema = article_schema()
+    strings = [p for f in schema for p in _string_as_list(row.get(f.name), f.type, f.name)]
+    if strings:
+        raise SchemaError(f"string where a list is expected: {', '.join(strings)}")
+    try:
+        batch = pa.RecordBatch.from_pylist([row], schema=schema)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+        raise SchemaError(str(exc)) from exc
+    nulls = [
+        v
+        for field, col in zip(schema, batch.columns, strict=True)
+        for v in _null_violations(col, field, field.name)
+    ]
+    if nulls:
+        raise SchemaError(f"null in non-nullable field(s): {', '.join(nulls)}")
+
+
+def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
+    """Rows from :func:`to_row` as a table with the article schema."""
+    return pa.Table.from_pylist(list(rows), schema=article_schema())

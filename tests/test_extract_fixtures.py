@@ -1,0 +1,102 @@
+"""The extractor against hand-built pages of both layouts, with hand-written gold records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from benchmarks.quality import leaked_phrases, score
+from crawler.extract import extract
+from tests.fixture_pages import Fixture, load_fixtures
+
+FIXTURES = load_fixtures()
+ARTICLES = [f for f in FIXTURES if f.is_article]
+NON_ARTICLES = [f for f in FIXTURES if not f.is_article]
+FETCHED = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+# Fields that must match the gold exactly; text is scored by F1.
+EXACT_FIELDS = (
+    "title",
+    "byline",
+    "authors",
+    "agency",
+    "dateline",
+    "published_date",
+    "category",
+    "section",
+    "canonical_url",
+    "site",
+    "image_url",
+    "related_links",
+)
+
+
+def _record(fixture: Fixture) -> dict:
+    result = extract(fixture.html.read_bytes(), fixture.url, fetched_at=FETCHED)
+    assert result.article is not None, f"{fixture.name}: not extracted ({result.reason})"
+    a = result.article
+    return {
+        "title": a.title,
+        "byline": a.byline,
+        "authors": a.authors,
+        "agency": a.agency,
+        "dateline": a.dateline,
+        "published_date": a.published_date.isoformat() if a.published_date else None,
+        "category": a.category,
+        "section": a.section,
+        "canonical_url": a.canonical_url,
+        "site": a.site,
+        "image_url": a.image_url,
+        "related_links": [{"url": link.url, "text": link.text} for link in a.related_links],
+        "text": a.text,
+    }
+
+
+def test_fixture_set_covers_the_issue() -> None:
+    assert len(FIXTURES) >= 20
+    assert len(NON_ARTICLES) >= 4
+
+
+@pytest.mark.parametrize("fixture", ARTICLES, ids=lambda f: f.name)
+def test_article_text_matches_gold(fixture: Fixture) -> None:
+    record = _record(fixture)
+    s = score(record["text"], fixture.expected["text"])
+    assert s.f1 >= 0.97, f"F1 {s.f1:.3f} (P {s.precision:.3f} R {s.recall:.3f})"
+    assert leaked_phrases(record["text"]) == []
+
+
+@pytest.mark.parametrize("fixture", ARTICLES, ids=lambda f: f.name)
+def test_article_fields_match_gold(fixture: Fixture) -> None:
+    record = _record(fixture)
+    wrong = {
+        field: (record[field], fixture.expected[field])
+        for field in EXACT_FIELDS
+        if field in fixture.expected and record[field] != fixture.expected[field]
+    }
+    assert wrong == {}
+
+
+def test_average_f1_is_at_least_099() -> None:
+    f1s = [score(_record(f)["text"], f.expected["text"]).f1 for f in ARTICLES]
+    assert sum(f1s) / len(f1s) >= 0.99
+
+
+@pytest.mark.parametrize("fixture", NON_ARTICLES, ids=lambda f: f.name)
+def test_non_article_pages_give_no_record(fixture: Fixture) -> None:
+    result = extract(fixture.html.read_bytes(), fixture.url, fetched_at=FETCHED)
+    assert result.article is None
+    assert result.reason
+
+
+def test_every_record_is_clean_and_consistent() -> None:
+    for fixture in ARTICLES:
+        result = extract(fixture.html.read_bytes(), fixture.url, fetched_at=FETCHED)
+        a = result.article
+        assert a is not None
+        assert a.word_count == len(a.text.split())
+        assert a.language == "en"
+        assert a.published_date is None or a.published_date <= FETCHED.date()
+        assert "\n\n\n" not in a.text and a.text == a.text.strip()
+        assert all(p.strip() == p and p for p in a.text.split("\n\n"))
+        assert len(a.content_hash) == 32
+        assert a.extractor_version

@@ -1,0 +1,159 @@
+"""The extractor never raises, whatever it is given, and reads the network's encodings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crawler.extract import extract, extract_article
+from crawler.extract.decode import decode_html
+from tests.fixture_pages import load_fixtures
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+ARTICLES = [f for f in load_fixtures() if f.is_article]
+URL = "https://www.spacewar.com/reports/Test_999.html"
+
+_TAGS = [
+    "p",
+    "h1",
+    "br",
+    "table",
+    "td",
+    "tr",
+    "span class=BHS",
+    "div",
+    "a href='/x'",
+    "script",
+    "iframe",
+    "center",
+    "li",
+    "ul",
+    "article",
+    "div class=entry-content",
+    "!--",
+    "/p",
+    "/table",
+    "/h1",
+    "/td",
+    "&#8220;",
+    "&#147;",
+    "&amp;",
+    "<!--body-2-incontainer.php-->",
+    "<!--RELATED LINKS-->",
+    "Beijing (AFP) May 20, 2025",
+    "by AFP Staff Writers",
+]
+
+
+@st.composite
+def html_soup(draw: st.DrawFn) -> str:
+    pieces = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(_TAGS).map(
+                    lambda t: (
+                        t
+                        if t.startswith(("<", "&")) or " (" in t or t.startswith("by")
+                        else f"<{t}>"
+                    )
+                ),
+                st.text(max_size=40),
+            ),
+            max_size=60,
+        )
+    )
+    return "".join(pieces)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(html_soup())
+def test_random_html_never_raises(soup: str) -> None:
+    result = extract(soup, URL)
+    assert (result.article is None) == (result.reason is not None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_raise(body: bytes) -> None:
+    result = extract(body, URL)
+    assert result.article is None or result.article.title
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(ARTICLES), st.floats(min_value=0.0, max_value=1.0))
+def test_truncated_pages_never_raise(fixture, fraction: float) -> None:  # type: ignore[no-untyped-def]
+    body = fixture.html.read_bytes()
+    cut = body[: int(len(body) * fraction)]
+    result = extract(cut, fixture.url)
+    if result.article is not None:
+        assert result.article.title and result.article.text
+
+
+def test_rss_feed_and_advertising_page_are_not_articles() -> None:
+    feed = (REAL / "spacedaily_feed_2013.xml").read_bytes()
+    assert extract_article(feed, "http://www.spacedaily.com/spacedaily.xml") is None
+    assert "feed" in (extract(feed, "http://www.spacedaily.com/spacedaily.xml").reason or "")
+    ad = (REAL / "smn_advertising_page.html").read_bytes()
+    assert extract_article(ad, "http://www.spacemedianetwork.com/") is None
+
+
+def test_empty_and_binary_bodies() -> None:
+    assert extract(b"", URL).reason == "empty page"
+    assert extract(b"   \n ", URL).article is None
+    assert extract(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20, URL).article is None
+
+
+def test_windows_1252_bytes_under_iso_8859_1_read_as_browsers_do() -> None:
+    body = (
+        b'<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
+        b"<p>\x93Quoted\x94 it\x92s \x96 caf\xe9"
+    )
+    assert decode_html(body) == (
+        '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
+        "<p>“Quoted” it’s – café"
+    )
+
+
+def test_utf8_bytes_under_a_latin1_declaration_stay_utf8() -> None:
+    body = '<meta charset="iso-8859-1"><p>“Quoted” café'.encode()
+    assert decode_html(body).endswith("<p>“Quoted” café")
+
+
+def test_header_charset_wins_over_meta() -> None:
+    body = '<meta charset="utf-8"><p>café'.encode("cp1252")
+    assert decode_html(body, "text/html; charset=windows-1252").endswith("café")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.extract", *args], capture_output=True, timeout=120
+    )
+
+
+def test_cli_prints_one_json_record() -> None:
+    fixture = ARTICLES[0]
+    done = _cli(str(fixture.html), "--url", fixture.url)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode("utf-8").splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["title"] == fixture.expected["title"]
+    assert record["url"] == fixture.url
+    dt.datetime.fromisoformat(record["fetched_at"])
+
+
+def test_cli_exit_codes_for_non_articles_and_missing_files(tmp_path: Path) -> None:
+    feed = _cli(str(REAL / "spacedaily_feed_2013.xml"), "--url", "http://www.spacedaily.com/x.xml")
+    assert feed.returncode == 3
+    assert feed.stdout == b""
+    assert b"not an article" in feed.stderr
+    missing = _cli(str(tmp_path / "nope.html"), "--url", URL)
+    assert missing.returncode == 2
+    assert missing.stdout == b""
+    assert len(missing.stderr.decode().strip().splitlines()) == 1

@@ -1,0 +1,362 @@
+"""ParquetDatasetPipeline: row groups as items arrive, atomic files, a dataset all readers read."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from scrapy.utils.test import get_crawler
+
+from crawler.items import Article, RelatedLink
+from pipelines.parquet_files import PartFile
+from pipelines.parquet_writer import ParquetDatasetPipeline
+from pipelines.schema import article_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+NOV = "year=2026/month=11"
+
+
+def article(i: int, **changes: Any) -> Article:
+    url = f"https://www.spacewar.com/reports/story_{i}.html"
+    a = Article(
+        url=url,
+        canonical_url=url,
+        site=("spacewar.com", "spacedaily.com", "terradaily.com")[i % 3],
+        title=f"Story {i} — Ünïcode 🚀",
+        text=f"Body of story {i}.",
+        authors=["Jörg Müller"],
+        published_date=dt.date(2026, 11, 20),
+        related_links=[RelatedLink(url="https://www.nasa.gov/", text="NASA")],
+        word_count=4,
+        content_hash=f"h{i}",
+        fetched_at=dt.datetime(2026, 11, 23, 18, 15, tzinfo=dt.UTC),
+    )
+    return dataclasses.replace(a, **changes)
+
+
+def make_crawler(output: Path | str, crawl_id: str | None = "run1", **settings: Any) -> Crawler:
+    crawler = get_crawler(Spider, {"SMN_OUTPUT": str(output), **settings})
+    crawler.spider = Spider.from_crawler(crawler, name="smn")
+    if crawl_id is not None:
+        crawler.spider.crawl_id = crawl_id  # type: ignore[attr-defined]
+    return crawler
+
+
+def open_writer(output: Path, crawl_id: str | None = "run1", **settings: Any):
+    writer = ParquetDatasetPipeline.from_crawler(make_crawler(output, crawl_id, **settings))
+    writer.open_spider()
+    return writer
+
+
+def run_writer(output: Path, items: list[Any], crawl_id: str = "run1", **settings: Any):
+    writer = open_writer(output, crawl_id, **settings)
+    for item in items:
+        writer.process_item(item)
+    writer.close_spider()
+    return writer
+
+
+def finished(output: Path) -> list[Path]:
+    return sorted(output.rglob("part-*.parquet"))
+
+
+def temps(output: Path) -> list[Path]:
+    return sorted(output.rglob(".part-*.parquet.tmp"))
+
+
+def read_all(output: Path) -> tuple[int, int, int]:
+    """Row counts seen by pyarrow, pandas and DuckDB."""
+    n_arrow = ds.dataset(output, format="parquet", partitioning="hive").count_rows()
+    n_pandas = len(pd.read_parquet(output))
+    ((n_duck,),) = duck(
+        f"select count(*) from read_parquet('{output}/**/*.parquet', hive_partitioning=true)"
+    )
+    return n_arrow, n_pandas, n_duck
+
+
+def duck(sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect() as con:
+        return con.execute(sql).fetchall()
+
+
+def test_disabled_by_empty_output() -> None:
+    with pytest.raises(NotConfigured):
+        ParquetDatasetPipeline.from_crawler(make_crawler(""))
+
+
+def test_row_groups_are_written_as_items_arrive(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    run_writer(out, [article(i) for i in range(3)], crawl_id="earlier")
+    writer = open_writer(out, SMN_ROW_GROUP_SIZE=1000)
+    for i in range(10, 2510):
+        writer.process_item(article(i))
+
+    part = writer._partitions[NOV]
+    assert part.file is not None
+    assert (part.file.row_groups, part.file.rows, len(part.rows)) == (2, 2000, 500)
+    # mid-run: the open file exists only under its hidden temp name, with data on disk
+    (tmp,) = temps(out)
+    assert tmp.name == ".part-run1-00000.parquet.tmp"
+    assert tmp.stat().st_size > 10_000
+    assert [p.name for p in finished(out)] == ["part-earlier-00000.parquet"]
+    assert read_all(out) == (3, 3, 3)
+
+    writer.close_spider()
+    assert temps(out) == []
+    final = out / NOV / "part-run1-00000.parquet"
+    meta = pq.ParquetFile(final).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sizes == [1000, 1000, 500]
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    assert read_all(out) == (2503, 2503, 2503)
+    stats = writer.crawler.stats.get_stats()
+    assert stats["parquet/rows_written"] == 2500
+    assert stats["parquet/files_written"] == 1
+    assert stats["parquet/bytes_written"] == final.stat().st_size
+    assert writer.files_written == [final]
+
+
+def test_dataset_reads_as_one_table_with_partition_columns(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    items = [
+        article(1, published_date=dt.date(2025, 12, 31)),
+        article(2, published_date=dt.date(2026, 1, 1)),
+        article(3, published_date=dt.date(2026, 1, 15)),
+        # no published_date: the fetch date decides the partition
+        article(4, published_date=None, fetched_at=dt.datetime(2026, 2, 1, 0, 30, tzinfo=dt.UTC)),
+    ]
+    run_writer(out, items)
+    dirs = sorted(str(p.parent.relative_to(out)) for p in finished(out))
+    assert dirs == ["year=2025/month=12", "year=2026/month=1", "year=2026/month=2"]
+    for path in finished(out):
+        schema = pq.read_schema(path)
+        assert "year" not in schema.names and "month" not in schema.names
+        assert schema.equals(article_schema(), check_metadata=True)
+
+    table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == 4 and {"year", "month"} <= set(table.column_names)
+    by_url = {r["url"]: r for r in table.to_pylist()}
+    assert (by_url[items[3].url]["year"], by_url[items[3].url]["month"]) == (2026, 2)
+
+    df = pd.read_parquet(out)
+    assert len(df) == 4 and {"year", "month"} <= set(df.columns)
+    assert str(df["fetched_at"].dtype) == "datetime64[us, UTC]"
+
+    rows = duck(
+        f"select year, month, count(*) from read_parquet('{out}/**/*.parquet',"
+        " hive_partitioning=true) group by all order by all"
+    )
+    assert rows == [(2025, 12, 1), (2026, 1, 2), (2026, 2, 1)]
+    got = duck(
+        f"select title, related_links[1].text, authors[1] from read_parquet('{out}/**/*.parquet',"
+        " hive_partitioning=true) where year = 2026 and month = 1 and url like '%story_2.%'"
+    )
+    assert got == [("Story 2 — Ünïcode 🚀", "NASA", "Jörg Müller")]
+
+
+def test_rows_sorted_by_site_within_row_group(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    run_writer(out, [article(i) for i in range(30)])
+    sites = pq.read_table(finished(out)[0]).column("site").to_pylist()
+    assert sites == sorted(sites)
+
+
+def test_second_run_adds_files_and_never_rewrites(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    run_writer(out, [article(i) for i in range(5)], crawl_id="run1")
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in finished(out)}
+    run_writer(out, [article(i) for i in range(5, 9)], crawl_id="run2")
+    # the same crawl id again (SMN_CRAWL_ID reused): new numbers, no overwrite
+    run_writer(out, [article(i) for i in range(9, 10)], crawl_id="run1")
+    names = [p.name for p in finished(out)]
+    assert names == [
+        "part-run1-00000.parquet",
+        "part-run1-00001.parquet",
+        "part-run2-00000.parquet",
+    ]
+    for path, (mtime, data) in before.items():
+        assert path.stat().st_mtime_ns == mtime and path.read_bytes() == data
+    assert read_all(out) == (10, 10, 10)
+
+
+def test_rollover_publishes_full_files_during_the_run(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    writer = open_writer(out, SMN_ROW_GROUP_SIZE=100, SMN_FILE_MAX_ROWS=250)
+    for i in range(520):
+        writer.process_item(article(i))
+    # the third file is opened with its first row group; 20 rows wait in memory
+    assert len(finished(out)) == 2 and temps(out) == []
+    assert len(writer._partitions[NOV].rows) == 20
+    assert read_all(out) == (500, 500, 500)
+    writer.close_spider()
+    metas = [pq.ParquetFile(p).metadata for p in finished(out)]
+    assert [m.num_rows for m in metas] == [250, 250, 20]
+    assert [m.num_row_groups for m in metas] == [3, 3, 1]
+    assert writer.crawler.stats.get_value("parquet/files_written") == 3
+
+
+def test_least_recently_used_partition_is_closed(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    writer = open_writer(out, SMN_MAX_OPEN_FILES=2, SMN_ROW_GROUP_SIZE=2)
+    months = [1, 2, 1, 2, 3, 3, 1, 1]
+    published = []
+    for i, m in enumerate(months):
+        writer.process_item(article(i, published_date=dt.date(2026, m, 1)))
+        assert len(writer._partitions) <= 2
+        published.append(sorted(p.parent.name for p in finished(out)))
+    # month 3 evicts month 1 (used before month 2's last item), then month 1 evicts 2
+    assert published[3] == [] and published[4] == ["month=1"]
+    assert published[6] == ["month=1", "month=2"]
+    writer.close_spider()
+    assert read_all(out) == (8, 8, 8)
+    assert sorted(p.parent.name for p in finished(out)) == ["month=1"] * 2 + ["month=2", "month=3"]
+
+
+def test_crawl_id_filled_in_and_generated_when_missing(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    writer = open_writer(out, crawl_id=None)
+    assert writer.crawl_id and writer.crawler.spider.crawl_id == writer.crawl_id
+    kept = writer.process_item(article(1, crawl_id="worker-7"))
+    filled = writer.process_item(article(2))
+    writer.close_spider()
+    assert kept.crawl_id == "worker-7" and filled.crawl_id == writer.crawl_id
+    assert finished(out)[0].name == f"part-{writer.crawl_id}-00000.parquet"
+    ids = set(pq.read_table(finished(out)[0]).column("crawl_id").to_pylist())
+    assert ids == {"worker-7", writer.crawl_id}
+
+
+def test_setting_crawl_id(tmp_path: Path) -> None:
+    writer = open_writer(tmp_path / "ds", crawl_id=None, SMN_CRAWL_ID="20261123T181500Z-ab12cd")
+    assert writer.crawl_id == "20261123T181500Z-ab12cd"
+
+
+def test_schema_error_is_dropped_and_counted(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    writer = open_writer(out)
+    writer.process_item(article(1))
+    with pytest.raises(DropItem):
+        writer.process_item(article(2, word_count="many"))
+    with pytest.raises(DropItem):
+        writer.process_item({"url": "x", "unexpected": 1})
+    with pytest.raises(DropItem):
+        writer.process_item("not an item")
+    writer.process_item(article(3))
+    writer.close_spider()
+    assert writer.crawler.stats.get_value("articles/dropped/schema_error") == 3
+    assert read_all(out) == (2, 2, 2)
+
+
+def test_unwritable_output_closes_the_spider(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    writer = ParquetDatasetPipeline.from_crawler(make_crawler(blocker / "ds"))
+    with pytest.raises(CloseSpider) as exc:
+        writer.open_spider()
+    assert exc.value.reason == "output_error"
+    assert writer.crawler.stats.get_value("smn/error/output") == 1
+    writer.close_spider()  # Scrapy still calls it; nothing to publish
+    assert writer.files_written == []
+
+
+def test_error_mid_run_still_publishes_valid_files(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    writer = open_writer(out, SMN_ROW_GROUP_SIZE=100)
+    for i in range(250):
+        writer.process_item(article(i))
+    # the crawl ends abnormally (exception in a callback, shutdown): close still runs
+    writer.close_spider()
+    (path,) = finished(out)
+    assert pq.ParquetFile(path).metadata.num_rows == 250
+
+
+def test_stale_temp_files_are_removed_but_never_finished_or_locked_ones(tmp_path: Path) -> None:
+    out = tmp_path / "ds" / NOV
+    out.mkdir(parents=True)
+    old = time.time() - 3600
+    stale = out / ".part-killed-00000.parquet.tmp"
+    locked = out / ".part-running-00000.parquet.tmp"
+    done = out / "part-old-00000.parquet"
+    other = out / ".hidden-notes"
+    for p in (stale, locked, done, other):
+        p.write_bytes(b"x")
+        os.utime(p, (old, old))
+    fd = os.open(locked, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a live writer of an overlapping run
+    try:
+        open_writer(tmp_path / "ds", SMN_CLEAN_STALE_TMP=False)
+        assert stale.exists()
+        writer = open_writer(tmp_path / "ds")
+    finally:
+        os.close(fd)
+    assert not stale.exists()
+    assert locked.exists() and done.exists() and other.exists()
+    assert writer.crawler.stats.get_value("parquet/stale_tmp_removed") == 1
+
+
+KILLED_RUN = """
+import os, signal, sys
+sys.path[:0] = [{root!r}, {tests!r}]
+from test_parquet_writer import article, open_writer
+from pathlib import Path
+writer = open_writer(Path({out!r}), crawl_id="killed", SMN_ROW_GROUP_SIZE=1000)
+for i in range(2500):
+    writer.process_item(article(i))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_killed_run_leaves_only_hidden_temp_files(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    run_writer(out, [article(i) for i in range(3)], crawl_id="earlier")
+    code = KILLED_RUN.format(root=str(ROOT), tests=str(ROOT / "tests"), out=str(out))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()
+    assert [p.name for p in temps(out)] == [".part-killed-00000.parquet.tmp"]
+    assert read_all(out) == (3, 3, 3)
+    # the next run removes the stale temp file and keeps the finished one
+    run_writer(out, [article(10)], crawl_id="next")
+    assert temps(out) == []
+    assert read_all(out) == (4, 4, 4)
+
+
+def test_disk_error_mid_run_loses_only_that_partition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "ds"
+    writer = open_writer(out, SMN_ROW_GROUP_SIZE=10)
+    for i in range(5):
+        writer.process_item(article(i, published_date=dt.date(2026, 1, 1)))
+    real_write = PartFile.write
+
+    def failing_write(self: PartFile, table: Any) -> None:
+        if "month=11" in str(self.tmp_path):
+            raise OSError(28, "No space left on device")
+        real_write(self, table)
+
+    monkeypatch.setattr(PartFile, "write", failing_write)
+    for i in range(10, 20):
+        writer.process_item(article(i))  # the 10th row triggers the failing row group
+    with pytest.raises(DropItem):
+        writer.process_item(article(30))  # the writer has failed: later rows are refused
+    writer.close_spider()
+    stats = writer.crawler.stats.get_stats()
+    assert stats["smn/error/output"] == 1
+    assert stats["parquet/rows_lost"] == 11
+    assert stats["parquet/rows_written"] == 5
+    assert temps(out) == []
+    assert read_all(out) == (5, 5, 5)  # the January partition was still published

@@ -1,0 +1,196 @@
+"""ValidationPipeline drops/fixes by reason; DedupPipeline dedups across runs via the dataset."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from scrapy.utils.test import get_crawler
+
+from crawler.items import Article
+from pipelines.dedup import DedupPipeline
+from pipelines.parquet_writer import ParquetDatasetPipeline
+from pipelines.validation import ValidationPipeline
+
+FETCHED = dt.datetime(2026, 11, 23, 18, 15, tzinfo=dt.UTC)
+
+
+def article(i: int, **changes: Any) -> Article:
+    url = f"https://www.spacewar.com/reports/story_{i}.html"
+    a = Article(
+        url=url,
+        canonical_url=url,
+        site="spacewar.com",
+        title=f"Story {i}",
+        text=f"Body {i}.",
+        published_date=dt.date(2026, 11, 20),
+        content_hash=f"h{i}",
+        fetched_at=FETCHED,
+    )
+    return dataclasses.replace(a, **changes)
+
+
+def make_crawler(**settings: Any) -> Crawler:
+    crawler = get_crawler(Spider, settings)
+    crawler.spider = Spider.from_crawler(crawler, name="smn")
+    return crawler
+
+
+def stats(pipeline: Any) -> dict[str, Any]:
+    return pipeline.crawler.stats.get_stats()
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"title": ""}, "no_title"),
+        ({"title": " \n\t"}, "no_title"),
+        ({"title": None}, "no_title"),
+        ({"text": ""}, "no_text"),
+        ({"text": "   "}, "no_text"),
+        ({"url": ""}, "no_url"),
+        ({"word_count": "12"}, "schema_error"),
+        ({"authors": "A. Person"}, "schema_error"),
+        ({"published_date": "2026-11-20"}, "schema_error"),
+    ],
+)
+def test_validation_drops_by_reason(change: dict[str, Any], reason: str) -> None:
+    pipeline = ValidationPipeline.from_crawler(make_crawler())
+    with pytest.raises(DropItem, match=reason):
+        pipeline.process_item(article(1, **change))
+    assert stats(pipeline)[f"articles/dropped/{reason}"] == 1
+
+
+def test_validation_counts_each_reason() -> None:
+    pipeline = ValidationPipeline.from_crawler(make_crawler())
+    items = [article(1, title=""), article(2, title=""), article(3, text=""), article(4)]
+    kept = []
+    for item in items:
+        with contextlib.suppress(DropItem):
+            kept.append(pipeline.process_item(item))
+    assert kept == [items[3]]
+    s = stats(pipeline)
+    assert (s["articles/dropped/no_title"], s["articles/dropped/no_text"]) == (2, 1)
+
+
+def test_validation_drops_non_items() -> None:
+    pipeline = ValidationPipeline.from_crawler(make_crawler())
+    with pytest.raises(DropItem, match="schema_error"):
+        pipeline.process_item("a string")
+
+
+def test_future_published_date_is_set_to_none_and_counted() -> None:
+    pipeline = ValidationPipeline.from_crawler(make_crawler())
+    same_day = pipeline.process_item(article(1, published_date=FETCHED.date()))
+    assert same_day.published_date == FETCHED.date()
+    future = pipeline.process_item(article(2, published_date=dt.date(2026, 11, 24)))
+    assert future.published_date is None
+    # fetched_at in another zone: the UTC date counts (18:15 UTC is 02:15 next day in Beijing)
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    local = article(3, published_date=dt.date(2026, 11, 24), fetched_at=FETCHED.astimezone(beijing))
+    assert pipeline.process_item(local).published_date is None
+    assert stats(pipeline)["articles/fixed/future_date"] == 2
+
+
+def test_future_date_tolerance_setting() -> None:
+    crawler = make_crawler(SMN_FUTURE_DATE_TOLERANCE_DAYS=1)
+    pipeline = ValidationPipeline.from_crawler(crawler)
+    item = pipeline.process_item(article(1, published_date=dt.date(2026, 11, 24)))
+    assert item.published_date == dt.date(2026, 11, 24)
+
+
+def test_validation_can_be_switched_off() -> None:
+    with pytest.raises(NotConfigured):
+        ValidationPipeline.from_crawler(make_crawler(SMN_VALIDATION_ENABLED=False))
+
+
+# -- dedup --------------------------------------------------------------------------------
+
+
+def run(output: Path, items: list[Article], crawl_id: str) -> tuple[list[Article], DedupPipeline]:
+    """One run of dedup + dataset writer; returns the items written."""
+    crawler = make_crawler(SMN_OUTPUT=str(output))
+    crawler.spider.crawl_id = crawl_id  # type: ignore[union-attr]
+    dedup = DedupPipeline.from_crawler(crawler)
+    writer = ParquetDatasetPipeline.from_crawler(crawler)
+    dedup.open_spider()
+    writer.open_spider()
+    written = []
+    for item in items:
+        with contextlib.suppress(DropItem):
+            written.append(writer.process_item(dedup.process_item(item)))
+    writer.close_spider()
+    return written, dedup
+
+
+def test_dedup_within_a_run_and_syndicated_copies(tmp_path: Path) -> None:
+    other = "https://www.spacedaily.com/reports/story_1_copy.html"
+    items = [
+        article(1),
+        article(1),  # same canonical URL again
+        article(2, url=other, canonical_url=other, content_hash="h1"),  # wire copy of 1
+        article(3, content_hash=""),
+        article(4, content_hash=""),  # empty hashes never match
+    ]
+    written, dedup = run(tmp_path / "ds", items, "run1")
+    assert [a.url for a in written] == [items[i].url for i in (0, 2, 3, 4)]
+    assert written[1].duplicate_of == items[0].url
+    assert written[0].duplicate_of is None
+    assert written[2].duplicate_of is None and written[3].duplicate_of is None
+    s = stats(dedup)
+    assert (s["articles/dropped/duplicate_url"], s["articles/syndicated"]) == (1, 1)
+
+
+def test_dedup_is_seeded_from_the_dataset(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    first = article(1)
+    copy_url = "https://www.spacedaily.com/reports/a.html"
+    copy = article(2, url=copy_url, canonical_url=copy_url, content_hash="h1")
+    run(out, [first, copy, article(3, content_hash="")], "run1")
+
+    third_url = "https://www.terradaily.com/reports/a.html"
+    second_run = [
+        article(1),  # stored by run 1
+        dataclasses.replace(copy),  # stored by run 1 (a copy)
+        article(3, content_hash=""),  # stored by run 1
+        article(4, url=third_url, canonical_url=third_url, content_hash="h1"),  # third copy
+        article(5, content_hash=""),
+    ]
+    written, dedup = run(out, second_run, "run2")
+    assert [a.url for a in written] == [third_url, article(5).url]
+    # points at the first copy stored by run 1, not at the copy
+    assert written[0].duplicate_of == first.url
+    s = stats(dedup)
+    assert s["dedup/seed_rows"] == 3
+    assert s["articles/dropped/duplicate_url"] == 3 and s["articles/syndicated"] == 1
+
+
+def test_dedup_without_dataset_or_disabled(tmp_path: Path) -> None:
+    dedup = DedupPipeline.from_crawler(make_crawler(SMN_OUTPUT=str(tmp_path / "missing")))
+    dedup.open_spider()
+    assert dedup.known_urls == set()
+    dedup = DedupPipeline.from_crawler(make_crawler(SMN_OUTPUT=""))
+    dedup.open_spider()
+    assert dedup.process_item(article(1)) is not None
+    with pytest.raises(NotConfigured):
+        DedupPipeline.from_crawler(make_crawler(SMN_DEDUP_ENABLED=False))
+
+
+def test_unreadable_dataset_stops_the_crawl(tmp_path: Path) -> None:
+    out = tmp_path / "ds" / "year=2026" / "month=11"
+    out.mkdir(parents=True)
+    (out / "part-broken-00000.parquet").write_bytes(b"not parquet")
+    dedup = DedupPipeline.from_crawler(make_crawler(SMN_OUTPUT=str(tmp_path / "ds")))
+    with pytest.raises(CloseSpider):
+        dedup.open_spider()
+    assert stats(dedup)["smn/error/dedup_seed"] == 1

@@ -1,0 +1,110 @@
+"""The site registry and URL canonicalisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.sites import SITES, is_network_host, select_sites, site_for_host
+from crawler.urls import clean_url, is_asset, looks_like_article, url_key
+
+ADVERTISED = [
+    "SpaceDaily",
+    "SpaceWar",
+    "TerraDaily",
+    "EnergyDaily",
+    "BiofuelDaily",
+    "GPSDaily",
+    "IndoDaily",
+    "InternDaily",
+    "MarsDaily",
+    "MoonDaily",
+    "NanoDaily",
+    "NuclearPowerDaily",
+    "RadarDaily",
+    "RoboDaily",
+    "OilGasDaily",
+    "RussoDaily",
+    "SaturnDaily",
+    "SeedDaily",
+    "SinoDaily",
+    "SkyNightly",
+    "SolarDaily",
+    "SpaceMart",
+    "Space-Travel",
+    "WindDaily",
+]
+
+
+def test_registry_holds_every_site_of_the_network_page() -> None:
+    assert sorted(s.name for s in SITES) == sorted(ADVERTISED)
+    for site in SITES:
+        assert site.home.startswith("https://")
+        assert site.feeds, site.name
+
+
+@pytest.mark.parametrize(
+    ("host", "domain"),
+    [
+        ("www.spacewar.com", "spacewar.com"),
+        ("SPACEWAR.COM", "spacewar.com"),
+        ("spacedaily.com", "spacedaily.com"),
+        ("www.spacedaily.com:443", "spacedaily.com"),
+        ("www.energydaily.com", "energy-daily.com"),
+        ("www.energy-daily.com", "energy-daily.com"),
+    ],
+)
+def test_hosts_map_to_sites(host: str, domain: str) -> None:
+    site = site_for_host(host)
+    assert site is not None and site.domain == domain
+
+
+def test_off_network_hosts_are_not_sites() -> None:
+    for host in ("nasa.gov", "spacewar.com.evil.example", "notspacewar.com", "", None):
+        assert site_for_host(host) is None
+    assert not is_network_host("twitter.com")
+    assert is_network_host("www.spxdaily.com")
+
+
+def test_select_sites_by_domain_or_name_and_rejects_typos() -> None:
+    assert [s.domain for s in select_sites("spacewar.com, SpaceDaily")] == [
+        "spacewar.com",
+        "spacedaily.com",
+    ]
+    assert select_sites(None) == SITES
+    with pytest.raises(ValueError, match=r"spacewr\.com"):
+        select_sites("spacewr.com")
+
+
+def test_url_key_ignores_spelling_differences() -> None:
+    base = url_key("https://www.spacewar.com/reports/A_999.html")
+    for variant in (
+        "http://www.spacewar.com/reports/A_999.html",
+        "https://spacewar.com/reports/A_999.html",
+        "https://WWW.SpaceWar.com/reports/A_999.html?utm_source=feed&utm_medium=rss",
+        "https://www.spacewar.com:443/reports/A_999.html#comments",
+    ):
+        assert url_key(variant) == base
+    assert url_key("https://spacedaily.com/sd-a-b-c/") == url_key("https://spacedaily.com/sd-a-b-c")
+    assert url_key("https://www.spacewar.com/reports/B_999.html") != base
+    assert url_key("https://www.spacewar.com/x?id=1&b=2") == url_key(
+        "https://www.spacewar.com/x?b=2&id=1"
+    )
+
+
+def test_clean_url_keeps_the_page_and_drops_tracking() -> None:
+    assert (
+        clean_url("https://www.spacewar.com/reports/A_999.html?utm_source=x&fbclid=1#top")
+        == "https://www.spacewar.com/reports/A_999.html"
+    )
+
+
+def test_article_and_asset_shapes() -> None:
+    assert looks_like_article("https://www.spacewar.com/reports/China_says_999.html")
+    assert looks_like_article("http://www.spacedaily.com/news/mars-03zb.html")
+    assert looks_like_article(
+        "https://spacedaily.com/sd-century-old-solar-records-refine-forecasts/"
+    )
+    assert not looks_like_article("https://spacedaily.com/category/news/")
+    assert not looks_like_article("https://www.spacewar.com/")
+    assert is_asset("https://www.spxdaily.com/images-lg/x.jpg")
+    assert not is_asset("https://www.spacewar.com/reports/A_999.html")
