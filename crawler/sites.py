@@ -26,6 +26,9 @@ class Site:
     """Section index pages that list articles (beyond the home page)."""
     aliases: tuple[str, ...] = ()
     """Other registered domains that serve the same site."""
+    distinct_hosts: tuple[str, ...] = ()
+    """Hosts whose pages differ from the ``www.`` ones (another platform on the bare domain),
+    so ``www.`` is part of a page's identity there."""
 
 
 def _classic(name: str, domain: str | None = None, aliases: tuple[str, ...] = ()) -> Site:
@@ -54,6 +57,7 @@ SITES: tuple[Site, ...] = (
             "http://www.spacedaily.com/spacedaily.xml",
         ),
         sections=("https://www.spacedaily.com/",),
+        distinct_hosts=("spacedaily.com",),
     ),
     _classic("SpaceWar"),
     _classic("TerraDaily"),

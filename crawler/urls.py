@@ -42,9 +42,15 @@ def clean_url(url: str) -> str:
 
 def url_key(url: str) -> str:
     """The page's identity: scheme, ``www.``, trailing slash, tracking parameters, fragment
-    and parameter order do not change it."""
+    and parameter order do not change it (``www.`` does on hosts where the registry says the
+    bare domain serves other pages)."""
     parts = urlsplit(clean_url(url))
-    host = (parts.hostname or "").removeprefix("www.")
+    host = parts.hostname or ""
+    site = site_for_host(host)
+    if site is None or host not in site.distinct_hosts:
+        host = host.removeprefix("www.")
+    else:
+        host = "~" + host  # never equal to the www. form
     port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
     path = posixpath.normpath(parts.path) if parts.path not in ("", "/") else "/"
     if path != "/" and path.endswith("/"):
@@ -61,6 +67,14 @@ def is_asset(url: str) -> bool:
 def looks_like_article(url: str) -> bool:
     """Whether a URL has the shape of an article page on either layout."""
     return bool(_ARTICLE_PATH.match(urlsplit(url).path))
+
+
+_FEED_PATH = re.compile(r"(?:\.xml|\.rss|/feed/?|/rss/?|/atom/?)$", re.IGNORECASE)
+
+
+def looks_like_feed(url: str) -> bool:
+    """Whether a URL has the shape of an RSS or Atom feed."""
+    return bool(_FEED_PATH.search(urlsplit(url).path))
 
 
 def on_network(url: str) -> bool:

@@ -30,6 +30,7 @@ import pyarrow.dataset as ds
 from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 
+from crawler.urls import url_key
 from pipelines import defaults
 
 if TYPE_CHECKING:
@@ -86,9 +87,9 @@ class DedupPipeline:
             dups = data.get("duplicate_of", [None] * n)
             for canon, url, digest, dup in zip(canonical, urls, hashes, dups, strict=True):
                 if canon or url:
-                    self.known_urls.add(canon or url)
+                    self.known_urls.add(url_key(canon or url))
                 # A stored copy names its original; the original names itself.
-                first = dup or url
+                first = dup or canon or url
                 if digest and first:
                     self.first_copy.setdefault(digest, first)
             rows += n
@@ -98,8 +99,9 @@ class DedupPipeline:
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
-        url = adapter.get("url") or ""
-        key = adapter.get("canonical_url") or url
+        url = adapter.get("canonical_url") or adapter.get("url") or ""
+        # http/https, www or not, trailing slash: one page, one row.
+        key = url_key(url)
         stats = self.crawler.stats
         assert stats is not None
         if key in self.known_urls:

@@ -108,3 +108,9 @@ def test_article_and_asset_shapes() -> None:
     assert not looks_like_article("https://www.spacewar.com/")
     assert is_asset("https://www.spxdaily.com/images-lg/x.jpg")
     assert not is_asset("https://www.spacewar.com/reports/A_999.html")
+
+
+def test_bare_spacedaily_is_another_platform_than_www() -> None:
+    assert url_key("https://spacedaily.com/") != url_key("https://www.spacedaily.com/")
+    assert url_key("http://spacedaily.com/x-y-z-w/") == url_key("https://spacedaily.com/x-y-z-w")
+    assert url_key("https://spacewar.com/") == url_key("https://www.spacewar.com/")

@@ -188,6 +188,10 @@ def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
         raise NotArticle("a listing of several stories (home or section page)")
     if sum(len(p.split()) for p in paragraphs) < _MIN_WORDS:
         raise NotArticle("no article body")
+    if dateline is None and byline is None:
+        # Every story of the network carries a dateline or a byline; an about or privacy
+        # page built on the same template does not.
+        raise NotArticle("no dateline or byline: not a story")
 
     related_start = next(
         (i for i in range(stop_at, len(blocks)) if block_key(blocks[i].text) == "related links"),

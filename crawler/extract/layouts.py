@@ -52,6 +52,8 @@ class ModernLayout:
     """Author names shown on the page."""
     listing_body_classes: frozenset[str]
     """``<body>`` classes of WordPress pages that list posts instead of showing one."""
+    static_page_body_classes: frozenset[str]
+    """``<body>`` classes of WordPress static pages (about, privacy): no news."""
 
 
 def _xp(expr: str) -> etree.XPath:
@@ -94,6 +96,7 @@ MODERN = ModernLayout(
     listing_body_classes=frozenset(
         {"archive", "category", "tag", "home", "blog", "search", "error404", "author", "date"}
     ),
+    static_page_body_classes=frozenset({"page", "page-template-default"}),
 )
 
 # Class or id tokens of elements that hold ads, share buttons, related posts and the like

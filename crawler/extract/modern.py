@@ -60,6 +60,8 @@ def extract(page: Page, url: str) -> Parts:
     body_classes = set((body.get("class") or "").lower().split()) if body is not None else set()
     if body_classes & MODERN.listing_body_classes and "single" not in body_classes:
         raise NotArticle("a listing of posts (archive, category or home page)")
+    if body_classes & MODERN.static_page_body_classes and "single" not in body_classes:
+        raise NotArticle("a static page (about, privacy), not a post")
     content = _content(page)
     if content is None:
         raise NotArticle("no article container")

@@ -28,7 +28,7 @@ from crawler.extraction_pool import ExtractionPool
 from crawler.feeds import NotAFeed, feed_links
 from crawler.items import Article
 from crawler.sites import Site, select_sites, site_for_host
-from crawler.urls import clean_url, is_asset, looks_like_article
+from crawler.urls import clean_url, is_asset, looks_like_article, looks_like_feed
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +95,9 @@ class SmnSpider(scrapy.Spider):
             return
         for site in self.sites:
             for feed in site.feeds:
-                yield scrapy.Request(
-                    feed, callback=self.parse_feed, dont_filter=True, meta={"smn_entry": True}
-                )
+                yield scrapy.Request(feed, callback=self.parse_feed, meta={"smn_entry": True})
             for page in (site.home, *site.sections):
-                yield scrapy.Request(
-                    page, callback=self.parse_page, dont_filter=True, meta={"smn_entry": True}
-                )
+                yield scrapy.Request(page, callback=self.parse_page, meta={"smn_entry": True})
 
     async def parse_any(self, response: Response) -> AsyncIterator[Any]:
         """A start URL of unknown kind: a feed if it reads as one, else a page."""
@@ -179,6 +175,8 @@ class SmnSpider(scrapy.Spider):
         if (site is None or site.domain not in self._domains) and host not in self._extra_hosts:
             self._inc("smn/links/offsite")
             return None
+        if looks_like_feed(url):
+            return scrapy.Request(url, callback=self.parse_any)
         article = looks_like_article(url)
         return scrapy.Request(
             url,
