@@ -140,3 +140,26 @@ def test_notebook_runs_against_the_crawled_dataset(first_run: CrawlRun, tmp_path
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "the plot was not drawn"
+
+
+def test_overriding_start_urls_reaches_the_replica_directly(
+    replica: ReplicaHandle, tmp_path: Path
+) -> None:
+    """Without the proxy: start from the replica's own address (its index of start URLs)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.crawl_run import FAST, REPO
+
+    dataset = tmp_path / "articles"
+    command = [sys.executable, "-m", "scrapy", "crawl", "smn", "-a", f"start_urls={replica.url}/"]
+    for key, value in {**FAST, "SMN_OUTPUT": str(dataset)}.items():
+        command += ["-s", f"{key}={value}"]
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = ds.dataset(dataset, partitioning="hive").to_table().to_pylist()
+    expected = {url_key(a.url) for a in replica.manifest().articles}
+    assert sorted(url_key(r["canonical_url"]) for r in rows) == sorted(expected)
+    assert {r["site"] for r in rows} == {a.site for a in replica.manifest().articles}

@@ -171,7 +171,9 @@ def _record(page: Page, parts: Parts, url: str, fetched_at: dt.datetime) -> Arti
     paragraphs = [fold_text(p) for p in parts.paragraphs]
     text = "\n\n".join(paragraphs)
     host = urlsplit(url).hostname or ""
-    site = site_for_host(host)
+    canonical = _canonical(page, url)
+    # A page fetched from a mirror or a local replica still says where it belongs.
+    site = site_for_host(host) or site_for_host(urlsplit(canonical).hostname)
     image = parts.image_url or next(
         (
             u
@@ -197,7 +199,7 @@ def _record(page: Page, parts: Parts, url: str, fetched_at: dt.datetime) -> Arti
     dateline = parts.dateline
     return Article(
         url=url,
-        canonical_url=_canonical(page, url),
+        canonical_url=canonical,
         site=site.domain if site else host.lower().removeprefix("www."),
         title=fold_text(parts.title).strip(),
         text=text,

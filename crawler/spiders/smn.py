@@ -24,11 +24,12 @@ from scrapy.exceptions import UsageError
 from scrapy.http import Response, TextResponse
 
 from crawler.crawl_id import new_crawl_id
+from crawler.extract import Extraction
 from crawler.extraction_pool import ExtractionPool
 from crawler.feeds import NotAFeed, feed_links
 from crawler.items import Article
 from crawler.sites import Site, select_sites, site_for_host
-from crawler.urls import clean_url, is_asset, looks_like_article, looks_like_feed
+from crawler.urls import clean_url, is_asset, looks_like_article, looks_like_feed, site_domain
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,23 @@ ARTICLE_PRIORITY = 10
 _HTML_TYPES = (b"text/html", b"application/xhtml", b"text/plain", b"")
 _FEED_TYPES = (b"xml", b"rss", b"atom")
 _REASON_KEY = re.compile(r"[^a-z0-9]+")
+
+
+KNOWN_LAYOUTS = frozenset({"classic", "modern"})
+WATCHED_FIELDS = ("title", "byline", "dateline", "published_date", "text")
+
+
+def verdict(extraction: Extraction) -> str:
+    """What a page is: "article", "listing" (lists stories: fetch it again next run),
+    "feed", or "other" (about pages, error pages, ...)."""
+    if extraction.article is not None:
+        return "article"
+    reason = (extraction.reason or "").lower()
+    if "listing" in reason:
+        return "listing"
+    if "feed" in reason:
+        return "feed"
+    return "other"
 
 
 def reason_key(reason: str | None) -> str:
@@ -64,6 +82,7 @@ class SmnSpider(scrapy.Spider):
         self._extra_hosts = frozenset(
             (urlsplit(u).hostname or "").lower() for u in self.override_urls
         ) - {""}
+        self.allowed_domains += sorted(self._extra_hosts)
         self.crawl_id: str = kwargs.get("crawl_id") or new_crawl_id()
         self.pool: ExtractionPool | None = None
 
@@ -145,6 +164,10 @@ class SmnSpider(scrapy.Spider):
         if extraction.layout:
             self._inc(f"smn/pages/layout/{extraction.layout}")
         article: Article | None = extraction.article
+        # What the page turned out to be, for the middlewares downstream (incremental state).
+        response.meta["smn_verdict"] = verdict(extraction)
+        response.meta["smn_reason"] = extraction.reason
+        self._watch_layout(response.url, extraction)
         if article is not None:
             article.crawl_id = self.crawl_id
             self._inc("smn/articles/extracted")
@@ -156,6 +179,24 @@ class SmnSpider(scrapy.Spider):
             request = self._follow(response.url, href)
             if request is not None:
                 yield request
+
+    def _watch_layout(self, url: str, extraction: Extraction) -> None:
+        """Per-site counts of article pages, how many a known layout read, and which fields
+        it found: the run report's layout watch is made of these."""
+        article = extraction.article
+        site = article.site if article is not None else site_domain(url)
+        if site is None or (article is None and not looks_like_article(url)):
+            return
+        prefix = f"smn/site/{site}"
+        self._inc(f"{prefix}/article_pages")
+        if article is None:
+            return
+        self._inc(f"{prefix}/articles")
+        if extraction.layout in KNOWN_LAYOUTS:
+            self._inc(f"{prefix}/recognised")
+        for name in WATCHED_FIELDS:
+            if getattr(article, name):
+                self._inc(f"{prefix}/field/{name}")
 
     def _follow(self, base: str, href: str) -> scrapy.Request | None:
         """A request for a link, or None for links the crawl must not or need not follow."""
