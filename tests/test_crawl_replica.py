@@ -83,6 +83,8 @@ def test_text_and_fields_match_the_replica(replica: ReplicaHandle, rows: list[di
         assert row["dateline"] == entry.place
         assert row["published_date"] == entry.date
         assert row["byline"] == entry.byline
+        assert row["category"] == entry.kicker
+        assert row["section"] == entry.section
 
 
 def test_crawl_stays_on_the_network_and_obeys_robots(

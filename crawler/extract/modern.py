@@ -8,12 +8,16 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.blocks import page_blocks
-from crawler.extract.fields import find_dateline, looks_like_names, strip_by
+from crawler.extract.fields import Dateline, find_dateline, looks_like_names, strip_by
 from crawler.extract.layouts import MODERN, block_key, is_drop, is_noise_token, is_stop
 from crawler.extract.page import Page, jsonld_text
 from crawler.extract.parts import NotArticle, Parts, related_links_after
 
 _MIN_WORDS = 20
+_HEADER_PARTS = etree.XPath(
+    "//*[contains(@class, 'dateline') or contains(@class, 'entry-meta')"
+    " or contains(@class, 'post-meta')] | //article//header"
+)
 # Posts themselves, not related-post cards or comments (which are <article> elements too).
 _POSTS = etree.XPath(
     "//article[starts-with(@id, 'post-') or contains(concat(' ', @class, ' '), ' type-post ')"
@@ -107,6 +111,8 @@ def extract(page: Page, url: str) -> Parts:
     if sum(len(p.split()) for p in paragraphs) < _MIN_WORDS:
         raise NotArticle("no article body")
 
+    if dateline is None:
+        dateline = _header_dateline(page)
     if byline is None:
         byline = _byline(page)
     category_el = _first(MODERN.category, page.root)
@@ -135,6 +141,15 @@ def extract(page: Page, url: str) -> Parts:
 def _after_dateline(text: str) -> str:
     found = find_dateline(text)
     return text[found.end :].lstrip(" \t-–—:|").strip() if found else text
+
+
+def _header_dateline(page: Page) -> Dateline | None:
+    """A dateline set in the post's header or meta line rather than in its body."""
+    for el in _HEADER_PARTS(page.root):
+        found = find_dateline(" ".join(el.text_content().split()))
+        if found is not None:
+            return found
+    return None
 
 
 def _byline(page: Page) -> str | None:
