@@ -57,3 +57,30 @@ LOG_LEVEL = "INFO"
 # Project settings (see README).
 SMN_OUTPUT = "output/articles"
 SMN_EXTRACT_WORKERS = 0
+
+# Incremental runs (crawler/incremental.py, docs/incremental.md): links to pages that earlier
+# runs stored or found not worth fetching are dropped; entry points are always fetched.
+# 950: nearest the spider, so dropped links are not counted by the other middlewares first.
+SPIDER_MIDDLEWARES = {"crawler.incremental.IncrementalSpiderMiddleware": 950}
+# Sees a 3xx before RedirectMiddleware (600) does; drops follow-ups of known targets.
+DOWNLOADER_MIDDLEWARES["crawler.incremental.IncrementalRedirectMiddleware"] = 610
+SMN_INCREMENTAL = True
+SMN_STATE = None  # None: state.sqlite beside the SMN_OUTPUT directory; "": off
+SMN_STATE_RECHECK_DAYS = 7
+
+# --- Cron-grade runs (docs/cron.md) -------------------------------------------------------
+# The project's `crawl` command replaces Scrapy's: it locks the dataset, and its exit code
+# and last line say whether the run succeeded (crawler/run_outcome.py).
+COMMANDS_MODULE = "crawler.commands"
+EXTENSIONS = {
+    # Stats the exit code needs and Scrapy does not keep (entry points, pipeline errors).
+    "crawler.run_counters.RunCounters": 500,
+    # output/reports/<crawl_id>.json; SMN_REPORTS="" turns it off.
+    "crawler.run_report.RunReport": 900,
+}
+SMN_MAX_ERRORS = 50  # more errors fail the run (exit 10); negative: no limit
+SMN_LAYOUT_MIN_SHARE = 0.8  # share of a site's article pages a known layout must read
+SMN_LAYOUT_MIN_PAGES = 5  # fewer article pages: the site is reported, not judged
+SMN_LAYOUT_MIN_FIELD_COVERAGE = None  # None: per-field defaults (crawler/layout_watch.py)
+SMN_REPORTS = None  # None: "reports" beside the SMN_OUTPUT directory; "": no reports
+SMN_DATASET_LOCK = True  # off only for workers of one distributed run on one dataset

@@ -1,0 +1,364 @@
+"""Incremental runs: fetch only what earlier runs did not store or see.
+
+The crawl runs from cron every few minutes over the same dataset. Entry points (feeds,
+home and section pages: requests with meta ``smn_entry``) are always fetched; every other
+request is dropped when its :func:`~crawler.urls.url_key` is known to the state:
+
+* a stored article: its ``url`` or ``canonical_url`` is in a *published* dataset file
+  (the state ingests those at spider open and again at spider close, after the dataset
+  writer has published this run's files: see :mod:`crawler.incremental_dataset`);
+* a page seen within ``SMN_STATE_RECHECK_DAYS`` that is not worth fetching again: verdict
+  ``other`` (about and privacy pages, error pages) or a dead link (404/410);
+* a URL that led there before: a redirect, or a page whose canonical URL is a stored one.
+
+Listings and feeds are never remembered, so they are fetched every run and new articles
+are found through them. Items pass untouched; the dedup pipeline stays as a second line.
+
+Two components share one state per crawl:
+
+* :class:`IncrementalSpiderMiddleware` (spider middleware) drops known links as the
+  spider yields them and records what the responses turned out to be (the spider's
+  ``smn_verdict`` meta; 404/410 responses, which ``HttpErrorMiddleware`` turns into
+  exceptions before the spider, through ``process_spider_exception``).
+* :class:`IncrementalRedirectMiddleware` (downloader middleware) remembers redirects and
+  drops the follow-up request of a redirect when its target is known:
+  ``RedirectMiddleware`` schedules it without passing the spider middlewares.
+
+Settings:
+
+* ``SMN_INCREMENTAL`` (bool, default True): False fetches everything (a full re-crawl;
+  dedup still keeps the dataset free of duplicates). The state is neither read nor written.
+* ``SMN_STATE`` (str, default unset): the state file; unset means ``state.sqlite`` in the
+  directory that holds ``SMN_OUTPUT`` (``output/state.sqlite``); empty disables incremental
+  runs. A missing state is rebuilt from the dataset, a corrupt one moved aside and rebuilt.
+* ``SMN_STATE_RECHECK_DAYS`` (float, default 7): how long an ``other`` page or a dead link
+  is trusted before it is fetched again.
+
+Stats: ``smn/incremental/skipped`` and ``smn/incremental/skipped/<kind>`` (``article``,
+``other``, ``dead``; pages, not links: a page linked from ten pages counts once),
+``smn/incremental/recorded/<kind>`` (``other``, ``dead``, ``alias``),
+``smn/incremental/files_ingested``, ``smn/incremental/rows_ingested``,
+``smn/incremental/files_forgotten``, ``smn/incremental/files_unreadable``,
+``smn/incremental/state_created`` (1 when the state was missing or corrupt and rebuilt) and
+``smn/error/state`` (1 when the state cannot be opened: the spider closes with reason
+``state_error`` rather than run a full crawl every few minutes unnoticed).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urljoin
+
+from itemadapter import ItemAdapter
+from scrapy import Request, signals
+from scrapy.exceptions import CloseSpider, IgnoreRequest, NotConfigured
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from crawler.incremental_dataset import SyncReport, sync
+from crawler.incremental_state import SeenStore, SqliteSeenStore, StateError
+from crawler.urls import url_key
+from pipelines import defaults
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from scrapy.settings import BaseSettings
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+ENTRY_META = "smn_entry"
+VERDICT_META = "smn_verdict"
+OTHER = "other"
+DEAD = "dead"
+DEAD_STATUSES = frozenset({404, 410})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+DEFAULT_RECHECK_DAYS = 7.0
+STATE_NAME = "state.sqlite"
+# Links of one response are looked up together: one query (one round trip for a shared
+# store) per page instead of one per link.
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class IncrementalConfig:
+    state: Path
+    dataset: Path
+    recheck_days: float
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Self:
+        """The configuration, or NotConfigured when incremental runs are off."""
+        if not settings.getbool("SMN_INCREMENTAL", True):
+            raise NotConfigured("SMN_INCREMENTAL is off: fetching everything")
+        output = settings.get("SMN_OUTPUT", defaults.OUTPUT)
+        if not output:
+            raise NotConfigured("SMN_OUTPUT is empty: no dataset to know stored articles from")
+        state = settings.get("SMN_STATE")
+        if state is None:
+            state = Path(output).parent / STATE_NAME
+        elif not state:
+            raise NotConfigured("SMN_STATE is empty")
+        recheck = settings.getfloat("SMN_STATE_RECHECK_DAYS", DEFAULT_RECHECK_DAYS)
+        if recheck < 0:
+            raise ValueError(f"SMN_STATE_RECHECK_DAYS must be >= 0, got {recheck}")
+        return cls(Path(state), Path(output), recheck)
+
+
+def _key(url: str) -> str | None:
+    try:
+        return url_key(url)
+    except ValueError:
+        return None  # a malformed URL (bad IPv6 host) is never a known page
+
+
+def _keys(urls: Iterable[str]) -> set[str]:
+    return {k for k in map(_key, urls) if k is not None}
+
+
+class IncrementalRun:
+    """The state as one crawl uses it: opened and synced with the dataset when the spider
+    opens, synced again and closed when it closes. Shared by the middlewares of a crawler."""
+
+    def __init__(self, crawler: Crawler, config: IncrementalConfig) -> None:
+        self.crawler = crawler
+        self.config = config
+        self._store: SeenStore | None = None
+        self._skipped: set[str] = set()
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> IncrementalRun:
+        """The crawler's run, made by whichever middleware asks first."""
+        run = _RUNS.get(crawler)
+        if run is None:
+            run = _RUNS[crawler] = cls(crawler, IncrementalConfig.from_settings(crawler.settings))
+        return run
+
+    @property
+    def stats(self) -> StatsCollector:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
+
+    @property
+    def store(self) -> SeenStore:
+        if self._store is None:
+            raise RuntimeError("the incremental state is used before the spider opened")
+        return self._store
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def spider_opened(self) -> None:
+        config = self.config
+        try:
+            # The one place that picks the implementation (a shared store would go here).
+            store = SqliteSeenStore(config.state, recheck_days=config.recheck_days)
+        except StateError as exc:
+            logger.error("Incremental state unusable: %s", exc)
+            self.stats.set_value("smn/error/state", 1)
+            raise CloseSpider("state_error") from exc
+        self._store = store
+        if store.created:
+            self.stats.set_value("smn/incremental/state_created", 1)
+        report = self._sync()
+        pruned = store.prune(time.time())
+        logger.info(
+            "Incremental state %s%s: %d dataset files (%d new, %d rows; %d gone), "
+            "%d expired page observations dropped",
+            config.state,
+            " (rebuilt from the dataset)" if store.created else "",
+            len(store.ingested_files()),
+            report.ingested,
+            report.rows,
+            report.forgotten,
+            pruned,
+        )
+
+    def spider_closed(self) -> None:
+        if self._store is None:
+            return
+        try:
+            # The dataset writer (an item pipeline) has published this run's files by now:
+            # ingesting them here saves the next run the work, and a crash before this
+            # point only means the next run ingests them instead.
+            report = self._sync()
+            logger.info("Incremental state: %d files of this run ingested", report.ingested)
+        finally:
+            self._store.close()
+            self._store = None
+
+    def _sync(self) -> SyncReport:
+        report = sync(self.store, self.config.dataset)
+        for name in ("ingested", "rows", "forgotten", "unreadable"):
+            value = getattr(report, name)
+            if value:
+                key = "rows_ingested" if name == "rows" else f"files_{name}"
+                self.stats.inc_value(f"smn/incremental/{key}", value)
+        return report
+
+    # -- knowledge -----------------------------------------------------------------------
+
+    def unknown(self, requests: Sequence[Request]) -> list[Request]:
+        """The requests to send: those whose page the state does not know."""
+        if not requests:
+            return []
+        keys = [_key(r.url) for r in requests]
+        known = self.store.lookup({k for k in keys if k is not None}, time.time())
+        kept = []
+        for request, key in zip(requests, keys, strict=True):
+            kind = known.get(key) if key is not None else None
+            if kind is None:
+                kept.append(request)
+            else:
+                self.skipped(request, kind, key)
+        return kept
+
+    def known_kind(self, url: str) -> str | None:
+        key = _key(url)
+        if key is None:
+            return None
+        return self.store.lookup([key], time.time()).get(key)
+
+    def skipped(self, request: Request, kind: str, key: str | None = None) -> None:
+        key = key or _key(request.url) or request.url
+        # Counted once per page, however many pages link to it (as the duplicate filter
+        # would have dropped the repeats anyway).
+        if key in self._skipped:
+            return
+        self._skipped.add(key)
+        self.stats.inc_value("smn/incremental/skipped")
+        self.stats.inc_value(f"smn/incremental/skipped/{kind}")
+        logger.debug("Skipped known %s <%s>", kind, request.url)
+
+    def record_pages(self, response: Response, kind: str) -> None:
+        """Remember a response's page (and the URLs that redirected to it) as ``kind``."""
+        keys = _keys([response.url, *response.meta.get("redirect_urls", ())])
+        self.store.add_pages(keys, kind, time.time())
+        self.stats.inc_value(f"smn/incremental/recorded/{kind}")
+
+    def record_aliases(self, urls: Iterable[str], target_url: str) -> None:
+        """Remember that ``urls`` lead to ``target_url``'s page."""
+        target = _key(target_url)
+        if target is None:
+            return
+        aliases = {k: target for k in _keys(urls) if k != target}
+        if aliases:
+            self.store.add_aliases(aliases)
+            self.stats.inc_value("smn/incremental/recorded/alias", len(aliases))
+
+
+# One run per crawler; weak, so a finished crawler takes its run with it.
+_RUNS: weakref.WeakKeyDictionary[Crawler, IncrementalRun] = weakref.WeakKeyDictionary()
+
+
+def _is_entry(meta: dict[str, Any]) -> bool:
+    return bool(meta.get(ENTRY_META))
+
+
+class IncrementalSpiderMiddleware:
+    """Drops links to known pages; records what fetched pages turned out to be.
+
+    Register it close to the spider (a high number), so links it drops are not counted by
+    the other middlewares first.
+    """
+
+    def __init__(self, run: IncrementalRun) -> None:
+        self.run = run
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(IncrementalRun.of(crawler))
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        pending: list[Request] = []
+        canonical: list[str] = []
+        async for out in result:
+            if isinstance(out, Request):
+                if _is_entry(out.meta):
+                    yield out
+                    continue
+                pending.append(out)
+                if len(pending) >= BATCH:
+                    for request in self.run.unknown(pending):
+                        yield request
+                    pending = []
+                continue
+            if ItemAdapter.is_item(out):
+                url = ItemAdapter(out).get("canonical_url")
+                if isinstance(url, str) and url:
+                    canonical.append(url)
+            yield out
+        for request in self.run.unknown(pending):
+            yield request
+        # After the callback is done: the verdict is set while the page is parsed.
+        self._observe(response, canonical)
+
+    def _observe(self, response: Response, canonical: list[str]) -> None:
+        if _is_entry(response.meta):
+            return  # always fetched: nothing to remember
+        verdict = response.meta.get(VERDICT_META)
+        if verdict == OTHER:
+            self.run.record_pages(response, OTHER)
+        elif verdict == "article" and canonical:
+            # The fetched URL and its redirects lead to the canonical page. Known through
+            # the dataset only: if this article's row is lost, so is what the alias says.
+            sources = [response.url, *response.meta.get("redirect_urls", ())]
+            self.run.record_aliases(sources, canonical[0])
+
+    def process_spider_exception(self, response: Response, exception: Exception) -> None:
+        # HttpErrorMiddleware (nearer the engine) has turned the response into HttpError;
+        # returning None leaves the exception to it.
+        if (
+            isinstance(exception, HttpError)
+            and response.status in DEAD_STATUSES
+            and not _is_entry(response.meta)
+        ):
+            self.run.record_pages(response, DEAD)
+
+
+class IncrementalRedirectMiddleware:
+    """Remembers redirects, and drops a redirect's follow-up request when its target page is
+    known (``RedirectMiddleware`` schedules it without passing the spider middlewares).
+
+    Register it just above ``RedirectMiddleware`` (600): responses pass the middlewares
+    from high numbers to low, so it sees the 3xx before ``RedirectMiddleware`` turns it
+    into the follow-up request.
+    """
+
+    def __init__(self, run: IncrementalRun) -> None:
+        self.run = run
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(IncrementalRun.of(crawler))
+
+    def process_request(self, request: Request) -> None:
+        sources = request.meta.get("redirect_urls")
+        # Other requests came through the spider middleware already.
+        if not sources or _is_entry(request.meta):
+            return
+        kind = self.run.known_kind(request.url)
+        if kind is not None:
+            # The whole chain leads here: the next run drops the first link of it already.
+            self.run.record_aliases(sources, request.url)
+            self.run.skipped(request, kind)
+            raise IgnoreRequest(f"known {kind}: {request.url}")
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get(b"Location")
+        if response.status in REDIRECTS and location and not _is_entry(request.meta):
+            # Recorded now, whatever the target turns out to be: the alias counts only while
+            # its target is known, and the follow-up may never reach a middleware (the
+            # duplicate filter drops it when the target was fetched earlier in the run).
+            target = urljoin(request.url, location.decode("latin-1"))
+            self.run.record_aliases([request.url], target)
+        return response
