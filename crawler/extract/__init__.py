@@ -82,21 +82,11 @@ def extract(
 ) -> Extraction:
     """Extract a page; never raises: unexpected failures come back as a reason."""
     try:
-        return _extract(body, url, content_type, fetched_at)
-    except RecursionError:
-        return Extraction(None, "page too deeply nested to read")
-    except Exception as exc:  # a bad page must never stop a crawl
-        logger.exception("Extraction failed on <%s>", url)
-        return Extraction(None, f"extraction error: {type(exc).__name__}: {exc}")
-
-
-def _extract(
-    body: bytes | str, url: str, content_type: str | None, fetched_at: dt.datetime | None
-) -> Extraction:
-    try:
         page = parse_page(decode_html(body, content_type))
     except NotHtml as exc:
         return Extraction(None, str(exc))
+    except Exception as exc:  # a bad page must never stop a crawl
+        return _failed(exc, url)
     return extract_page(page, url, fetched_at=fetched_at)
 
 
@@ -105,11 +95,15 @@ def extract_page(page: Page, url: str, *, fetched_at: dt.datetime | None = None)
     never raises."""
     try:
         return _extract_page(page, url, fetched_at or dt.datetime.now(dt.UTC))
-    except RecursionError:
-        return Extraction(None, "page too deeply nested to read")
     except Exception as exc:  # a bad page must never stop a crawl
-        logger.exception("Extraction failed on <%s>", url)
-        return Extraction(None, f"extraction error: {type(exc).__name__}: {exc}")
+        return _failed(exc, url)
+
+
+def _failed(exc: Exception, url: str) -> Extraction:
+    if isinstance(exc, RecursionError):
+        return Extraction(None, "page too deeply nested to read")
+    logger.exception("Extraction failed on <%s>", url)
+    return Extraction(None, f"extraction error: {type(exc).__name__}: {exc}")
 
 
 def _extract_page(page: Page, url: str, fetched_at: dt.datetime) -> Extraction:
