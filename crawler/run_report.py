@@ -4,7 +4,8 @@
 reader never sees half a report) holds: the crawl id, start and end time, elapsed seconds,
 requests, responses by status, articles (extracted, written, known articles skipped,
 duplicates, syndicated copies, drops by reason, lost), errors by kind, faults (retries,
-timeouts, size-cap cancels, robots.txt refusals, offsite requests), the files written, the
+timeouts, size-cap cancels, robots.txt refusals, offsite requests, every download fault by
+kind from :mod:`crawler.fault_counters`, 5xx answers, broken feeds), the files written, the
 finish reason, the exit code and its reason (:mod:`crawler.run_outcome`) and the layout
 watch (:mod:`crawler.layout_watch`).
 
@@ -33,6 +34,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler.crawl_id import filename_safe, resolve_crawl_id
+from crawler.fault_counters import PREFIX as FAULTS
 from crawler.layout_watch import watch_layout
 from crawler.run_outcome import (
     Outcome,
@@ -125,10 +127,20 @@ def build_report(
             "retries": count(stats, "retry/count"),
             "retry_reasons": counts_under(stats, "retry/reason_count"),
             "timeouts": sum(n for k, n in exceptions.items() if "Timeout" in k),
-            "size_cap_cancels": sum(n for k, n in exceptions.items() if "Cancelled" in k),
+            # a gzip bomb is dropped during decompression, not cancelled while downloading
+            "size_cap_cancels": sum(n for k, n in exceptions.items() if "Cancelled" in k)
+            + count(stats, f"{FAULTS}/decompression_cap"),
             "robots_forbidden": count(stats, "robotstxt/forbidden"),
             "offsite_filtered": count(stats, "offsite/filtered"),
             "offsite_links_skipped": count(stats, "smn/links/offsite"),
+            # crawler/fault_counters.py: every download fault by kind (docs/faults.md)
+            "by_kind": counts_under(stats, FAULTS),
+            "http_5xx": {
+                status: n
+                for status, n in counts_under(stats, "downloader/response_status_count").items()
+                if status.startswith("5")
+            },
+            "broken_feeds": count(stats, "smn/feeds/broken"),
         },
         "dataset": str(root) if root is not None else None,
         "files_written": [_relative(Path(f), root) for f in files],
@@ -180,7 +192,7 @@ def summary_lines(report: Mapping[str, Any], path: Path | None = None) -> list[s
         f"{articles['known_skipped']}",
         f"  errors: {errors['count']} (max {errors['max']}); faults: {faults['retries']} "
         f"retries, {faults['timeouts']} timeouts, {faults['size_cap_cancels']} size-cap "
-        f"cancels, {faults['robots_forbidden']} robots.txt refusals",
+        f"cancels, {faults['robots_forbidden']} robots.txt refusals" + _other_faults(faults),
         f"  layout watch: {len(watch['sites'])} sites, {judged} judged, "
         + (f"fired on {', '.join(watch['fired'])}" if watch["fired"] else "no change seen"),
     ]
@@ -257,6 +269,13 @@ class RunReport:
         except RuntimeError:  # no item pipelines built (the crawl did not start)
             return []
         return list(writer.files_written) if writer is not None else []
+
+
+def _other_faults(faults: Mapping[str, Any]) -> str:
+    """The fault kinds the summary line does not already show, when there are any."""
+    shown = {"timeout", "size_cap", "decompression_cap"}
+    rest = {k: n for k, n in faults.get("by_kind", {}).items() if k not in shown}
+    return "".join(f", {n} {kind.replace('_', ' ')}" for kind, n in sorted(rest.items()))
 
 
 def _without_count(counts: dict[str, int]) -> dict[str, int]:
