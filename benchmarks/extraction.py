@@ -5,7 +5,9 @@
 For every hand-built fixture page (tests/fixtures/pages): body precision/recall/F1 at word
 level, boilerplate phrases leaked into the text, field accuracy, and milliseconds per page,
 for ``extract_article`` and for ``trafilatura.extract`` on the same bytes in the same run;
-then the time of lxml parsing alone (the floor) and the same on large synthetic pages.
+then the time of lxml parsing alone (the floor), of the crawl's per-page work
+(``crawler.page_work.analyse_page``: the extraction and the page's links from one parse),
+and the same on large synthetic pages.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.quality import leaked_phrases, score
 from crawler.extract import extract
 from crawler.extract.decode import decode_html
+from crawler.page_work import analyse_page
 from tests.fixture_pages import Fixture, load_fixtures
 
 FIELDS = ("title", "byline", "agency", "dateline", "published_date", "category")
@@ -48,6 +51,11 @@ def _ours(f: Fixture, body: bytes) -> Callable[[], object]:
 
 def _trafilatura(f: Fixture, body: bytes) -> Callable[[], object]:
     return lambda: trafilatura.extract(body, url=f.url, include_comments=False)
+
+
+def _page_work(f: Fixture, body: bytes) -> Callable[[], object]:
+    # What a crawl's worker does per page: the extraction and the page's links, one parse.
+    return lambda: analyse_page(body, f.url, None, FETCHED)
 
 
 def _parse_only(body: bytes) -> Callable[[], object]:
@@ -101,6 +109,7 @@ def main() -> int:
     ours_ms: list[float] = []
     traf_ms: list[float] = []
     floor_ms: list[float] = []
+    work_ms: list[float] = []
     hits = total = 0
     print(
         f"{'page':44} {'ours P/R/F1':>17} {'traf F1':>7} {'leaks o/t':>9} "
@@ -122,6 +131,7 @@ def main() -> int:
         ours_ms.append(ms)
         traf_ms.append(tms)
         floor_ms.append(pms)
+        work_ms.append(_timed(_page_work(f, body), args.repeat)[1])
         print(
             f"{f.name[:44]:44} {s.precision:.2f}/{s.recall:.2f}/{s.f1:.3f} {ts.f1:7.3f} "
             f"{len(leaks):4}/{len(tleaks):<4} {h:>2}/{t:<3} {ms:8.2f} {tms:8.2f} {pms:8.2f}"
@@ -142,14 +152,17 @@ def main() -> int:
     )
     print(f"field accuracy (ours, {', '.join(FIELDS)}): {hits}/{total}")
     print()
-    print(f"{'ms per page':28} {'mean':>8} {'ratio to trafilatura':>22}")
+    print(f"{'ms per page':28} {'mean':>8} {'ratio to trafilatura':>22} {'x parse floor':>14}")
     t_mean = statistics.mean(traf_ms)
+    p_mean = statistics.mean(floor_ms)
     for label, values in (
         ("extract_article (ours)", ours_ms),
+        ("analyse_page (+ links)", work_ms),
         ("trafilatura.extract", traf_ms),
         ("lxml parse alone (floor)", floor_ms),
     ):
-        print(f"{label:28} {statistics.mean(values):8.2f} {statistics.mean(values) / t_mean:22.2f}")
+        mean = statistics.mean(values)
+        print(f"{label:28} {mean:8.2f} {mean / t_mean:22.2f} {mean / p_mean:14.1f}")
     print()
     print(
         f"{'synthetic page':28} {'KB':>6} {'ours ms':>8} {'traf ms':>8} {'parse ms':>8} "

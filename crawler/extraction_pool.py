@@ -12,25 +12,51 @@ Settings:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import multiprocessing
 import os
+import sys
+import types
+from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Self
-
-from scrapy.crawler import Crawler
+from typing import TYPE_CHECKING, Self
 
 from crawler.extract import Extraction
-from crawler.page_work import PageResult, analyse_page
+from crawler.page_work import PageResult, analyse_page, warm_up
+
+if TYPE_CHECKING:
+    # For annotations only: the pool itself needs no Scrapy (see WORKER_MODULES).
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
 
-def _warm_up() -> None:
-    # Import the extractor (and trafilatura) once per worker, not on its first page.
-    import crawler.extract.fallback  # noqa: F401
+# What the workers run, imported once by the fork server so that every worker starts with it
+# (pages shared copy-on-write) instead of importing it on its first page. Nothing here may
+# import Scrapy: the workers never use it, and it would cost each of them ~50 MB.
+WORKER_MODULES = ["crawler.page_work", "crawler.extract.fallback"]
+_BLANK_MAIN = types.ModuleType("__main__")
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Hide the crawler's ``__main__`` while the pool may start a worker.
+
+    multiprocessing runs the parent's main module again in every new worker (unless it is
+    a package's ``__main__``, as for ``python -m scrapy``): for the ``scrapy`` console script
+    that imports Scrapy and Twisted into each worker, some 50 MB apiece that the workers never
+    use. A worker is started only inside ``submit``, on the reactor thread; the workers need
+    nothing from ``__main__`` (they run ``crawler.page_work`` on plain data)."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = _BLANK_MAIN
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def worker_count(setting: int) -> int:
@@ -62,8 +88,10 @@ class ExtractionPool:
                 # forkserver: forking the crawler process itself would copy its reactor,
                 # threads and sockets into every worker.
                 context = multiprocessing.get_context("forkserver")
+                # Takes effect when the fork server starts (the first pool of the process).
+                context.set_forkserver_preload(WORKER_MODULES)
                 self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=_warm_up
+                    self.workers, mp_context=context, initializer=warm_up
                 )
             logger.info(
                 "Extraction runs in %d %s",
@@ -78,7 +106,11 @@ class ExtractionPool:
         """Analyse one page in a worker; a crashed worker costs that page, not the crawl."""
         executor = self._start()
         try:
-            future = executor.submit(analyse_page, body, url, content_type, fetched_at)
+            if self.workers > 1:
+                with _main_hidden():
+                    future = executor.submit(analyse_page, body, url, content_type, fetched_at)
+            else:
+                future = executor.submit(analyse_page, body, url, content_type, fetched_at)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             logger.error("An extraction worker died on <%s>; restarting the pool", url)

@@ -27,6 +27,14 @@ class PageResult:
     """Every href on the page, as written (relative ones included)."""
 
 
+def warm_up() -> None:
+    """Worker initializer: import the extractor (and trafilatura) now, not on the first page.
+
+    It lives here, not in ``crawler.extraction_pool``: a worker imports the module of its
+    initializer, and that one imports Scrapy."""
+    import crawler.extract.fallback  # noqa: F401
+
+
 def analyse_page(
     body: bytes, url: str, content_type: str | None, fetched_at: dt.datetime
 ) -> PageResult:

@@ -20,6 +20,10 @@ from scrapy.http import Response
 from crawler.urls import url_key
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Fingerprints remembered by URL. A request is fingerprinted when the spider makes it and
+# again by the duplicate filter moments later: a small cache serves both, and a large one is
+# only memory (about 400 bytes an entry). Cleared when full.
+CACHE_SIZE = 10_000
 
 
 class CanonicalRequestFingerprinter:
@@ -41,7 +45,7 @@ class CanonicalRequestFingerprinter:
             digest.update(b"\0" + url_key(request.url).encode("utf-8") + b"\0")
             digest.update(request.body)
             cached = digest.digest()
-            if len(self._cache) > 100_000:
+            if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
             self._cache[key] = cached
         return cached

@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Container
 from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import UsageError
 from scrapy.http import Response, TextResponse
 
@@ -37,6 +38,17 @@ ARTICLE_PRIORITY = 10
 _HTML_TYPES = (b"text/html", b"application/xhtml", b"text/plain", b"")
 _FEED_TYPES = (b"xml", b"rss", b"atom")
 _REASON_KEY = re.compile(r"[^a-z0-9]+")
+_NOT_LINKS = ("#", "javascript:", "mailto:", "tel:", "data:")
+# http(s) with a host: what urljoin makes of it, cleaned, does not depend on the page (";"
+# aside: urljoin drops an empty ";params" only when the page has the link's scheme).
+_ABSOLUTE = re.compile(r"https?://[^/\\]")
+# Links remembered (resolved URL, or why not followed); cleared when full.
+_LINK_CACHE_SIZE = 20_000
+_UNKNOWN: Any = object()
+_UNRESOLVED: Any = object()
+# A remembered link: (url, is a feed, priority, request fingerprint) or a stats key to count
+# (not followed), or None (not followed, not counted).
+_Link = tuple[str, bool, int, bytes] | str | None
 
 
 KNOWN_LAYOUTS = frozenset({"classic", "modern"})
@@ -85,6 +97,8 @@ class SmnSpider(scrapy.Spider):
         self.allowed_domains += sorted(self._extra_hosts)
         self.crawl_id: str = kwargs.get("crawl_id") or new_crawl_id()
         self.pool: ExtractionPool | None = None
+        self._links: dict[str, _Link] = {}
+        self._seen: Container[bytes] | None = _UNRESOLVED
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -199,28 +213,94 @@ class SmnSpider(scrapy.Spider):
                 self._inc(f"{prefix}/field/{name}")
 
     def _follow(self, base: str, href: str) -> scrapy.Request | None:
-        """A request for a link, or None for links the crawl must not or need not follow."""
+        """A request for a link, or None for links the crawl must not or need not follow.
+
+        Pages link the same URLs over and over (navigation, sister sites, teasers): what a
+        link resolves to is remembered (``_links``), and a link whose request the duplicate
+        filter has already taken is not turned into a request again, since the scheduler
+        would drop it; requests dropped earlier (by a spider middleware) are still made."""
         href = href.strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        if not href or href.startswith(_NOT_LINKS):
             return None
+        if _ABSOLUTE.match(href) and ";" not in href:
+            key = href
+        else:
+            try:
+                key = urljoin(base, href)
+            except ValueError:
+                self._inc("smn/links/invalid")
+                return None
+        link = self._links.get(key, _UNKNOWN)
+        if link is _UNKNOWN:
+            return self._new_link(key, base, href)
+        if link is None:
+            return None
+        if isinstance(link, str):
+            self._inc(link)
+            return None
+        url, is_feed, priority, fingerprint = link
+        seen = self._dupefilter_seen()
+        if seen is not None and fingerprint in seen:
+            return None
+        return self._request(url, is_feed, priority)
+
+    def _new_link(self, key: str, base: str, href: str) -> scrapy.Request | None:
+        """Resolve a link not in ``_links`` and remember the outcome under ``key``."""
+        if len(self._links) >= _LINK_CACHE_SIZE:
+            self._links.clear()
         try:
             url = clean_url(urljoin(base, href))
         except ValueError:
+            self._links[key] = "smn/links/invalid"
             self._inc("smn/links/invalid")
             return None
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or is_asset(url):
+            self._links[key] = None
             return None
         host = (parts.hostname or "").lower()
         site = site_for_host(host)
         if (site is None or site.domain not in self._domains) and host not in self._extra_hosts:
+            self._links[key] = "smn/links/offsite"
             self._inc("smn/links/offsite")
             return None
-        if looks_like_feed(url):
+        is_feed = looks_like_feed(url)
+        priority = 0 if is_feed or not looks_like_article(url) else ARTICLE_PRIORITY
+        request = self._request(url, is_feed, priority)
+        fingerprint = b""
+        if self._dupefilter_seen() is not None:
+            fingerprint = self.crawler.request_fingerprinter.fingerprint(request)
+        self._links[key] = (url, is_feed, priority, fingerprint)
+        return request
+
+    def _request(self, url: str, is_feed: bool, priority: int) -> scrapy.Request:
+        if is_feed:
             return scrapy.Request(url, callback=self.parse_any)
-        article = looks_like_article(url)
-        return scrapy.Request(
-            url,
-            callback=self.parse_page,
-            priority=ARTICLE_PRIORITY if article else 0,
-        )
+        return scrapy.Request(url, callback=self.parse_page, priority=priority)
+
+    def _dupefilter_seen(self) -> Container[bytes] | None:
+        """The fingerprints Scrapy's duplicate filter has taken, when the crawl uses its
+        stock filter (whose verdict is membership in that set); else None."""
+        if self._seen is _UNRESOLVED:
+            self._seen = _stock_dupefilter_fingerprints(self.crawler)
+        return self._seen
+
+
+def _stock_dupefilter_fingerprints(crawler: Crawler) -> Container[bytes] | None:
+    try:
+        scheduler = crawler.engine.scheduler
+    except Exception:  # no engine: the spider is driven directly
+        return None
+    df = getattr(scheduler, "df", None)
+    if not isinstance(df, RFPDupeFilter):
+        return None
+    cls = type(df)
+    if (
+        cls.request_seen is not RFPDupeFilter.request_seen
+        or cls._fingerprint is not RFPDupeFilter._fingerprint
+        or getattr(df, "_legacy_fingerprint", True)
+        or df.fingerprinter is not crawler.request_fingerprinter
+    ):
+        return None
+    seen = getattr(df, "_fingerprints", None)
+    return seen if isinstance(seen, set) else None

@@ -1,0 +1,216 @@
+"""Crawl throughput: ``scrapy crawl smn`` end to end against bare Scrapy, on the replica.
+
+    python benchmarks/throughput.py [--pages 5000] [--workers 0,1] [--concurrency 64]
+                                    [--repeat N] [--set NAME=VALUE ...]
+
+The replica (``python -m replica.server --scale PAGES``) runs as its own process and is
+reached as a proxy, as in production. Each crawl is a subprocess with politeness off
+(AutoThrottle off, no download delay, CONCURRENT_REQUESTS and _PER_DOMAIN = --concurrency,
+robots.txt obeyed):
+
+* ``bare scrapy``: benchmarks/bare_spider.py, Scrapy's defaults, same entry points and
+  links, nothing extracted or written;
+* ``smn, N workers``: ``scrapy crawl smn`` writing its Parquet dataset into a temp dir,
+  with ``SMN_EXTRACT_WORKERS=N`` (0 = the default, one per core; 1 = a thread).
+
+Printed per crawl: responses ("pages", robots.txt and redirects included), articles
+written, seconds (engine start to close, and the process's wall time), pages per second and
+its ratio to the bare spider (by crawl seconds, and by wall seconds: start-up, the pool's
+start and the pipelines' closing work included), and the CPU seconds of the crawler
+process, its extraction workers and the replica server: on a small machine they share the
+same cores, so "cores busy" (CPU seconds / wall seconds) says how many cores were kept
+busy, and the last column the CPU seconds every other process of the machine took
+meanwhile (near zero for clean figures: on a shared machine, other jobs steal the cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import (
+    REPO,
+    ReplicaProcess,
+    RunResult,
+    bare_command,
+    crawl_env,
+    failed,
+    machine,
+    replica,
+    run_measured,
+    setting_arg,
+    smn_command,
+    table,
+)
+
+
+@dataclass
+class Measured:
+    label: str
+    result: RunResult
+    replica_cpu_s: float
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.result.pages / self.result.crawl_s if self.result.crawl_s else 0.0
+
+
+def _workers(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError("worker counts are >= 0")
+    return values
+
+
+def run_bare(rep: ReplicaProcess, settings: dict[str, str], timeout: float) -> Measured:
+    with tempfile.TemporaryDirectory(prefix="smn-bench-bare-") as cwd:
+        before = rep.cpu_seconds()
+        # Outside the project directory: Scrapy's defaults, not the project's settings.
+        result = run_measured(
+            bare_command(settings), env=crawl_env(rep), cwd=Path(cwd), timeout=timeout
+        )
+        return Measured("bare scrapy", result, rep.cpu_seconds() - before)
+
+
+def run_smn(
+    rep: ReplicaProcess, workers: int, settings: dict[str, str], timeout: float
+) -> Measured:
+    with tempfile.TemporaryDirectory(prefix="smn-bench-out-") as out:
+        before = rep.cpu_seconds()
+        command = smn_command(
+            Path(out) / "articles", {**settings, "SMN_EXTRACT_WORKERS": str(workers)}
+        )
+        result = run_measured(command, env=crawl_env(rep), cwd=REPO, timeout=timeout)
+        label = (
+            f"smn, {workers or len(os.sched_getaffinity(0))} worker{'s' if workers != 1 else ''}"
+        )
+        if workers == 0:
+            label += " (default)"
+        elif workers == 1:
+            label = "smn, 1 thread"
+        return Measured(label, result, rep.cpu_seconds() - before)
+
+
+def median(runs: list[Measured]) -> Measured:
+    """The run with the median pages/s (the lower middle one of an even count)."""
+    ordered = sorted(runs, key=lambda m: m.pages_per_s)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def report(runs: list[Measured]) -> str:
+    bare = next((m for m in runs if m.label == "bare scrapy"), None)
+    rows = []
+    for m in runs:
+        r = m.result
+        ratio = m.pages_per_s / bare.pages_per_s if bare and bare.pages_per_s else 0.0
+        wall_rate = r.pages / r.wall_s if r.wall_s else 0.0
+        bare_wall = bare.result.pages / bare.result.wall_s if bare and bare.result.wall_s else 0
+        wall_ratio = wall_rate / bare_wall if bare_wall else 0.0
+        cpu = r.usage.main_cpu_s + r.usage.children_cpu_s + m.replica_cpu_s
+        others = max(0.0, r.machine_busy_s - cpu)
+        rows.append(
+            [
+                m.label,
+                r.pages,
+                int(r.stat("parquet/rows_written")),
+                r.crawl_s,
+                r.wall_s,
+                m.pages_per_s,
+                ratio,
+                wall_ratio,
+                r.usage.main_cpu_s,
+                r.usage.children_cpu_s,
+                m.replica_cpu_s,
+                cpu / r.wall_s if r.wall_s else 0.0,
+                others,
+            ]
+        )
+    return table(
+        [
+            "crawl",
+            "pages",
+            "articles",
+            "crawl s",
+            "wall s",
+            "pages/s",
+            "vs bare",
+            "vs bare (wall)",
+            "crawler cpu s",
+            "workers cpu s",
+            "replica cpu s",
+            "cores busy",
+            "others cpu s",
+        ],
+        rows,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Crawl throughput of scrapy crawl smn against bare Scrapy on the replica."
+    )
+    parser.add_argument(
+        "--pages", type=int, default=5000, help="synthetic articles the replica serves"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=[0, 1],
+        help="SMN_EXTRACT_WORKERS values to run, comma-separated (0 = one per core)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=64, help="CONCURRENT_REQUESTS(_PER_DOMAIN)"
+    )
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare Scrapy baseline")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="crawls per configuration, interleaved; the median (by pages/s) is shown",
+    )
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per crawl")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        type=setting_arg,
+        metavar="NAME=VALUE",
+        help="an extra Scrapy setting for the smn crawls (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    settings = {
+        "CONCURRENT_REQUESTS": str(args.concurrency),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": str(args.concurrency),
+    }
+    smn_settings = {**settings, **dict(args.set)}
+    print(f"machine: {machine()}")
+    print(f"replica: --scale {args.pages}, its own process; crawls through it as a proxy")
+    trials: list[list[Measured]] = []
+    with replica(args.pages) as rep:
+        for _ in range(max(1, args.repeat)):
+            # Interleaved (bare, smn, smn, bare, ...): a machine that slows down mid-run
+            # slows every configuration alike.
+            trial = [] if args.no_bare else [run_bare(rep, settings, args.timeout)]
+            for workers in args.workers:
+                trial.append(run_smn(rep, workers, smn_settings, args.timeout))
+            trials.append(trial)
+    runs = [median(list(same)) for same in zip(*trials, strict=True)]
+    for m in runs:
+        if m.result.returncode != 0:
+            print(failed(m.result, m.label), file=sys.stderr)
+    print()
+    print(report(runs))
+    return 0 if all(m.result.returncode == 0 for m in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
