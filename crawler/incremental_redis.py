@@ -1,0 +1,302 @@
+"""The incremental state in Redis: a :class:`~crawler.incremental_state.SeenStore` shared by
+the workers of a distributed crawl (:mod:`crawler.distributed`), on one machine or several.
+
+It keeps the guarantees of :class:`~crawler.incremental_state.SqliteSeenStore`:
+
+* article keys enter only through :meth:`RedisSeenStore.add_articles`, with the published
+  dataset file they were read from, in one atomic step (a Lua script): the file's key set
+  and its ingested mark are stored together or not at all;
+* :meth:`RedisSeenStore.forget_files` removes exactly the keys of those files: every
+  article key carries a count of the files that hold it, and leaves when that reaches 0
+  (a key stored by two files stays known);
+* page observations count for ``recheck_days``; an alias counts only while its target is
+  known, one level deep.
+
+Keys (``<p>`` is the prefix, ``<crawl>:state`` by default; see docs/distributed.md):
+
+* ``<p>:articles``: hash, article key -> number of ingested files holding it;
+* ``<p>:scopes``: set of the dataset scopes ever ingested (see below);
+* ``<p>:files:<scope>``: hash, relative path of an ingested file -> ``"<size> <mtime_ns>"``;
+* ``<p>:file:<scope>|<path>``: set, the article keys read from that file;
+* ``<p>:pages``: hash, key -> ``"<kind>\\t<epoch seconds>"``;
+* ``<p>:aliases``: hash, source key -> target key.
+
+**Scopes.** Each worker syncs the state with the dataset directory *it* sees
+(:func:`crawler.incremental_dataset.sync` forgets the ingested files that are not in it).
+Workers on several machines may write one shared directory (NFS) or one directory each;
+so the ingested files are kept per *scope*, by default ``<hostname>:<absolute dataset
+path>``: a worker only ever lists and forgets files of its own scope, and an article is
+known while any scope holds it. Workers of one machine share a scope.
+
+**The listing race.** ``sync`` lists the directory, then reads what the store holds, then
+forgets what the listing lacked. With several writers on one directory, a file published
+and ingested by another worker between those two reads would be forgotten at once. So
+:meth:`RedisSeenStore.forget_files` leaves a file alone while it is still on disk with the
+size and mtime it was ingested with (it is not gone; the listing was just older).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import redis
+from redis.typing import EncodableT, FieldT
+
+from crawler.incremental_state import DAY, DatasetFile, StateError
+
+logger = logging.getLogger(__name__)
+
+# Keys per round trip: a lookup of one page's links is one or two round trips.
+_CHUNK = 500
+
+# Store the keys of one file (replacing what the same path held) and mark it ingested.
+# KEYS: articles, files:<scope>, file:<scope>|<path>; ARGV: path, "size mtime", keys...
+_ADD_ARTICLES = """
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if redis.call('HINCRBY', KEYS[1], key, -1) <= 0 then redis.call('HDEL', KEYS[1], key) end
+end
+redis.call('DEL', KEYS[3])
+for i = 3, #ARGV do
+  if redis.call('SADD', KEYS[3], ARGV[i]) == 1 then
+    redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
+  end
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return #ARGV - 2
+"""
+
+# Drop one ingested file and the keys only it held. KEYS as above; ARGV: path.
+_FORGET_FILE = """
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if redis.call('HINCRBY', KEYS[1], key, -1) <= 0 then redis.call('HDEL', KEYS[1], key) end
+end
+redis.call('DEL', KEYS[3])
+return redis.call('HDEL', KEYS[2], ARGV[1])
+"""
+
+
+# The known keys among ARGV[2:] and their kinds, flattened: an article outranks a page seen
+# since ARGV[1]; a key not known itself gets the kind of its alias target (one level, as a
+# redirect chain is recorded whole where it ends). KEYS: pages, articles, aliases.
+_LOOKUP = """
+local function direct(key)
+  if redis.call('HEXISTS', KEYS[2], key) == 1 then return 'article' end
+  local page = redis.call('HGET', KEYS[1], key)
+  if page then
+    local tab = string.find(page, '\t', 1, true)
+    if tab and tonumber(string.sub(page, tab + 1)) >= tonumber(ARGV[1]) then
+      return string.sub(page, 1, tab - 1)
+    end
+  end
+  return false
+end
+local out = {}
+for i = 2, #ARGV do
+  local kind = direct(ARGV[i])
+  if not kind then
+    local target = redis.call('HGET', KEYS[3], ARGV[i])
+    if target then kind = direct(target) end
+  end
+  if kind then
+    out[#out + 1] = ARGV[i]
+    out[#out + 1] = kind
+  end
+end
+return out
+"""
+
+
+def default_scope(dataset: Path) -> str:
+    """``<hostname>:<absolute dataset path>``: the files one machine sees in one directory."""
+    return f"{socket.gethostname()}:{dataset.resolve()}"
+
+
+def _chunks(items: Collection[str]) -> Iterator[list[str]]:
+    listed = list(items)
+    for start in range(0, len(listed), _CHUNK):
+        yield listed[start : start + _CHUNK]
+
+
+def _meta(file: DatasetFile) -> str:
+    return f"{file.size} {file.mtime_ns}"
+
+
+class RedisSeenStore:
+    """A :class:`~crawler.incremental_state.SeenStore` in Redis (see the module docstring).
+
+    ``created`` is True when this scope had never been ingested (the caller then ingests
+    the whole dataset, as for a new SQLite state). Redis errors while opening raise
+    :class:`~crawler.incremental_state.StateError`.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        *,
+        recheck_days: float,
+        scope: str,
+        dataset: Path | None = None,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.recheck = recheck_days * DAY
+        self.scope = scope
+        self.dataset = dataset
+        self.replaced_corrupt: Path | None = None  # SqliteSeenStore's; never for Redis
+        self._articles = f"{prefix}:articles"
+        self._pages = f"{prefix}:pages"
+        self._aliases = f"{prefix}:aliases"
+        self._files = f"{prefix}:files:{scope}"
+        self._lookup = client.register_script(_LOOKUP)
+        self._add = client.register_script(_ADD_ARTICLES)
+        self._forget = client.register_script(_FORGET_FILE)
+        try:
+            self.created = bool(client.sadd(f"{prefix}:scopes", scope))
+        except redis.RedisError as exc:
+            raise StateError(f"cannot open the Redis state {prefix}: {exc}") from exc
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        prefix: str,
+        *,
+        recheck_days: float,
+        scope: str,
+        dataset: Path | None = None,
+    ) -> RedisSeenStore:
+        """A store on its own connection to ``url`` (closed by :meth:`close`)."""
+        try:
+            client = redis.Redis.from_url(
+                url, decode_responses=True, socket_timeout=30, socket_connect_timeout=10
+            )
+        except (ValueError, redis.RedisError) as exc:
+            raise StateError(f"cannot open the Redis state at {url}: {exc}") from exc
+        return cls(client, prefix, recheck_days=recheck_days, scope=scope, dataset=dataset)
+
+    def _file_key(self, path: str) -> str:
+        return f"{self.prefix}:file:{self.scope}|{path}"
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def lookup(self, keys: Collection[str], now: float) -> dict[str, str]:
+        found: dict[str, str] = {}
+        oldest = repr(now - self.recheck)
+        for chunk in _chunks(keys):
+            # One round trip per chunk: a page's links are looked up together.
+            flat = self._lookup(
+                keys=[self._pages, self._articles, self._aliases], args=[oldest, *chunk]
+            )
+            found.update(zip(map(_str, flat[::2]), map(_str, flat[1::2]), strict=True))
+        return found
+
+    def ingested_files(self) -> set[DatasetFile]:
+        out: set[DatasetFile] = set()
+        for path, meta in self.client.hgetall(self._files).items():
+            size, _, mtime = _str(meta).partition(" ")
+            out.add(DatasetFile(_str(path), int(size), int(mtime or 0)))
+        return out
+
+    # -- writes --------------------------------------------------------------------------
+
+    def add_pages(self, keys: Iterable[str], kind: str, when: float) -> None:
+        mapping: dict[FieldT, EncodableT] = {key: f"{kind}\t{when!r}" for key in set(keys)}
+        if mapping:
+            self.client.hset(self._pages, mapping=mapping)
+
+    def add_aliases(self, aliases: Mapping[str, str]) -> None:
+        mapping: dict[FieldT, EncodableT] = {s: t for s, t in aliases.items() if s != t}
+        if mapping:
+            self.client.hset(self._aliases, mapping=mapping)
+
+    def add_articles(self, keys: Iterable[str], source: DatasetFile) -> None:
+        self._add(
+            keys=[self._articles, self._files, self._file_key(source.path)],
+            args=[source.path, _meta(source), *set(keys)],
+        )
+
+    def forget_files(self, paths: Iterable[str]) -> None:
+        listed = list(paths)
+        if not listed:
+            return
+        metas = self.client.hmget(self._files, listed)
+        for path, meta in zip(listed, metas, strict=True):
+            if meta is not None and self._still_there(path, _str(meta)):
+                logger.debug("Not forgetting %s: still published (listed before it was)", path)
+                continue
+            self._forget(keys=[self._articles, self._files, self._file_key(path)], args=[path])
+
+    def _still_there(self, path: str, meta: str) -> bool:
+        if self.dataset is None:
+            return False
+        try:
+            stat = os.stat(self.dataset / path)
+        except OSError:
+            return False
+        return meta == f"{stat.st_size} {stat.st_mtime_ns}"
+
+    def prune(self, now: float) -> int:
+        """Drop page observations older than the re-check interval, then aliases whose
+        target is neither a stored article nor a remembered page."""
+        oldest = now - self.recheck
+        expired: list[str] = []
+        for key, value in self.client.hscan_iter(self._pages, count=1000):
+            _, _, when = _str(value).partition("\t")
+            if float(when or 0) < oldest:
+                expired.append(_str(key))
+        for chunk in _chunks(expired):
+            self.client.hdel(self._pages, *chunk)
+        orphans: list[str] = []
+        batch: list[tuple[str, str]] = []
+        for source, target in self.client.hscan_iter(self._aliases, count=1000):
+            batch.append((_str(source), _str(target)))
+            if len(batch) >= _CHUNK:
+                orphans += self._orphans(batch)
+                batch = []
+        orphans += self._orphans(batch)
+        for chunk in _chunks(orphans):
+            self.client.hdel(self._aliases, *chunk)
+        return len(expired)
+
+    def _orphans(self, aliases: list[tuple[str, str]]) -> list[str]:
+        if not aliases:
+            return []
+        targets = [t for _, t in aliases]
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(self._pages, targets)
+        pipe.hmget(self._articles, targets)
+        pages, articles = pipe.execute()
+        return [
+            source
+            for (source, _), page, count in zip(aliases, pages, articles, strict=True)
+            if page is None and count is None
+        ]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def state_counts(client: redis.Redis, prefix: str) -> dict[str, Any]:
+    """Sizes of the state under ``prefix``, for ``python -m crawler.distributed status``."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hlen(f"{prefix}:articles")
+    pipe.hlen(f"{prefix}:pages")
+    pipe.hlen(f"{prefix}:aliases")
+    pipe.smembers(f"{prefix}:scopes")
+    articles, pages, aliases, scopes = pipe.execute()
+    return {
+        "articles": articles,
+        "pages": pages,
+        "aliases": aliases,
+        "scopes": sorted(_str(s) for s in scopes),
+    }
+
+
+def _str(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
