@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+CRASHED = "extraction worker crashed"
+"""The reason of a page whose extraction failed twice with a dying worker."""
+
 
 # What the workers run, imported once by the fork server so that every worker starts with it
 # (pages shared copy-on-write) instead of importing it on its first page. Nothing here may
@@ -103,19 +106,27 @@ class ExtractionPool:
     async def analyse(
         self, body: bytes, url: str, content_type: str | None, fetched_at: dt.datetime
     ) -> PageResult:
-        """Analyse one page in a worker; a crashed worker costs that page, not the crawl."""
-        executor = self._start()
-        try:
-            if self.workers > 1:
-                with _main_hidden():
+        """Analyse one page in a worker; a crashed worker costs that page, not the crawl.
+
+        A worker that dies (killed, out of memory) breaks the whole pool: every page in
+        flight fails with it. Each gets a second try in a fresh pool, so one death costs
+        at most the page that caused it; only the broken pool is shut down, without
+        waiting (on the reactor thread), never a fresh one another page has started."""
+        for _ in range(2):
+            executor = self._start()
+            try:
+                if self.workers > 1:
+                    with _main_hidden():
+                        future = executor.submit(analyse_page, body, url, content_type, fetched_at)
+                else:
                     future = executor.submit(analyse_page, body, url, content_type, fetched_at)
-            else:
-                future = executor.submit(analyse_page, body, url, content_type, fetched_at)
-            return await asyncio.wrap_future(future)
-        except BrokenProcessPool:
-            logger.error("An extraction worker died on <%s>; restarting the pool", url)
-            self.close()
-            return PageResult(Extraction(None, "extraction worker crashed"))
+                return await asyncio.wrap_future(future)
+            except BrokenProcessPool:
+                logger.error("An extraction worker died on <%s>; restarting the pool", url)
+                if self._executor is executor:
+                    self._executor = None
+                    executor.shutdown(wait=False, cancel_futures=True)
+        return PageResult(Extraction(None, CRASHED))
 
     def close(self) -> None:
         """Stop the workers."""

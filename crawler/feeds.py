@@ -7,6 +7,8 @@ defuses "billion laughs" and external-entity payloads served where a feed should
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lxml import etree
 
 _PARSER_OPTIONS = {
@@ -25,8 +27,24 @@ class NotAFeed(ValueError):
     """The body is not an RSS or Atom document."""
 
 
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """What a feed gave."""
+
+    links: list[str]
+    """Item links in feed order, without repeats."""
+    declares_entities: bool
+    """The feed's DTD declares entities (never expanded): no real feed does; a billion
+    laughs or an external-entity payload does. Its plain links are still followed."""
+
+
 def feed_links(body: bytes) -> list[str]:
     """Item links of an RSS 2.0, RSS 1.0 or Atom feed, in feed order, without repeats."""
+    return read_feed(body).links
+
+
+def read_feed(body: bytes) -> Feed:
+    """Read an RSS 2.0, RSS 1.0 or Atom feed; NotAFeed when the body is none."""
     head = body[:1024].lstrip()
     if not head.startswith(b"<") or head[:15].lower().startswith((b"<!doctype html", b"<html")):
         raise NotAFeed("not XML")
@@ -49,4 +67,5 @@ def feed_links(body: bytes) -> list[str]:
         if href and href not in seen:
             seen.add(href)
             links.append(href)
-    return links
+    dtd = root.getroottree().docinfo.internalDTD
+    return Feed(links, dtd is not None and any(True for _ in dtd.iterentities()))

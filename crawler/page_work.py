@@ -7,6 +7,10 @@ link discovery, and only plain data (the record, the links) travels back to the 
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -28,11 +32,27 @@ class PageResult:
 
 
 def warm_up() -> None:
-    """Worker initializer: import the extractor (and trafilatura) now, not on the first page.
+    """Worker initializer: import the extractor (and trafilatura) now, not on the first page,
+    and make the worker exit when the crawler does.
 
     It lives here, not in ``crawler.extraction_pool``: a worker imports the module of its
     initializer, and that one imports Scrapy."""
     import crawler.extract.fallback  # noqa: F401
+
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+        threading.Thread(
+            target=_exit_with_parent, args=(parent.sentinel,), name="smn-orphan-watch", daemon=True
+        ).start()
+
+
+def _exit_with_parent(sentinel: int) -> None:
+    # A worker blocked on its call queue never notices a crawler killed with SIGKILL (the
+    # OOM killer): it, the fork server and the resource tracker would stay for ever, and
+    # a crawler run from cron would pile them up. The sentinel (under forkserver too) is
+    # the crawler's end of a pipe: readable once the crawler is gone.
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def analyse_page(

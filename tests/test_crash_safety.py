@@ -371,11 +371,6 @@ def test_a_full_recrawl_then_holds_every_article_exactly_once(series: Series) ->
     assert (rows, problems) == (len(series.expected), [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the extraction workers outlive a crawler killed alone: blocked on their call "
-    "queue, they never notice; fix proposed in docs/faults.md (crawler/extraction_pool.py)",
-)
 def test_a_crawler_killed_alone_leaves_no_worker_behind(series: Series) -> None:
     alone = [k for k in series.kills if k.target == "crawler" and k.landed and k.others]
     assert alone
@@ -435,13 +430,6 @@ def test_a_killed_run_hides_no_page_from_the_next_run(
     assert set(written(dataset)) == expected
 
 
-@pytest.mark.xfail(
-    strict=False,  # which pages were in the killed worker's hands is down to timing
-    reason="the pages in a killed extraction worker's hands are lost for the run, judged "
-    "'other' and remembered as not worth fetching: the next runs miss their articles for "
-    "SMN_STATE_RECHECK_DAYS (the run may also fire the layout watch, or hang at close); fix "
-    "proposed in docs/faults.md (crawler/extraction_pool.py, crawler/spiders/smn.py)",
-)
 def test_a_killed_extraction_worker_costs_no_article(
     small_replica: ReplicaHandle, tmp_path: Path
 ) -> None:
@@ -458,7 +446,7 @@ def test_a_killed_extraction_worker_costs_no_article(
             assert process.poll() is None and time.monotonic() < deadline, "never got there"
             time.sleep(0.01)
         os.kill(extraction_workers(process.pid)[0], signal.SIGKILL)
-        # It ends in about 10 s; about one run in ten hangs at close (docs/faults.md).
+        # It ends in about 10 s; the pages the worker held get a second try in a new pool.
         process.wait(timeout=60)
     finally:
         kill(process, "group")

@@ -161,3 +161,38 @@ def test_cli_exit_codes_for_non_articles_and_missing_files(tmp_path: Path) -> No
     assert missing.returncode == 2
     assert missing.stdout == b""
     assert len(missing.stderr.decode().strip().splitlines()) == 1
+
+
+def test_utf8_page_with_a_few_windows_1252_bytes_keeps_both_readable() -> None:
+    # One pasted-in windows-1252 quote must not turn every UTF-8 letter of the page into
+    # mojibake (nor the quote into U+FFFD).
+    body = '<meta charset="utf-8"><p>Zürich café, São Paulo'.encode() + b" \x93quoted\x94"
+    assert decode_html(body).endswith("<p>Zürich café, São Paulo “quoted”")
+    latin = '<meta charset="iso-8859-1"><p>Zürich café'.encode() + b" it\x92s"
+    assert decode_html(latin).endswith("<p>Zürich café it’s")
+
+
+@pytest.mark.parametrize("end_tag", ["</html>", "</body>", "</BODY >"])
+def test_a_stray_document_end_tag_before_the_article_loses_nothing(end_tag: str) -> None:
+    # Browsers ignore a stray </html> or </body>; libxml2 2.14 drops all that follows it.
+    for fixture in ARTICLES:
+        clean = extract_article(fixture.html.read_bytes(), fixture.url)
+        assert clean is not None
+        body = fixture.html.read_bytes()
+        cut = body.lower().find(b"<h1")
+        assert cut > 0, fixture.name
+        mangled = body[:cut] + end_tag.encode() + body[cut:]
+        got = extract_article(mangled, fixture.url)
+        assert got is not None, fixture.name
+        assert (got.title, got.text, got.dateline) == (clean.title, clean.text, clean.dateline)
+
+
+def test_garbage_bytes_inside_a_body_are_no_paragraph() -> None:
+    fixture = next(f for f in ARTICLES if "cp1252" not in f.name)
+    clean = extract_article(fixture.html.read_bytes(), fixture.url)
+    assert clean is not None
+    garbage = b"<p>" + bytes(range(0x80, 0x100)) + b"\x01\x02\x1b[0m\xff\xfe"
+    body = fixture.html.read_bytes()
+    last_p = body.rfind(b"<p", 0, body.find(b"<!--RELATED LINKS-->"))
+    got = extract_article(body[:last_p] + garbage + body[last_p:], fixture.url)
+    assert got is not None and got.text == clean.text

@@ -19,7 +19,9 @@ from crawler.extract.fields import (
     authors_of,
     content_hash,
     fold_text,
+    is_junk,
     parse_iso_date,
+    without_controls,
     word_count,
 )
 from crawler.extract.page import NotHtml, Page, jsonld_text, parse_page
@@ -30,7 +32,7 @@ from crawler.sites import site_for_host
 __all__ = ["EXTRACTOR_VERSION", "Extraction", "extract", "extract_article", "extract_page"]
 
 # Bump whenever a change can alter any extracted field.
-EXTRACTOR_VERSION = "1.0.0"
+EXTRACTOR_VERSION = "1.1.0"
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +164,10 @@ def _published(parts: Parts, page: Page, fetched: dt.date) -> dt.date | None:
 
 
 def _record(page: Page, parts: Parts, url: str, fetched_at: dt.datetime) -> Article:
-    paragraphs = [fold_text(p) for p in parts.paragraphs]
+    # Garbage bytes inside a body (a broken server, a corrupted page) are no paragraph.
+    paragraphs = [
+        p for p in (without_controls(fold_text(p)) for p in parts.paragraphs) if not is_junk(p)
+    ]
     text = "\n\n".join(paragraphs)
     host = urlsplit(url).hostname or ""
     canonical = _canonical(page, url)

@@ -2,8 +2,10 @@
 
 The classic pages declare ISO-8859-1 but carry windows-1252 bytes (curly quotes as 0x93/0x94),
 and some carry UTF-8 under that declaration. Browsers decode ISO-8859-1 as windows-1252
-(WHATWG Encoding Standard); UTF-8 that decodes cleanly is kept as UTF-8 because windows-1252
-text almost never forms valid multi-byte UTF-8 sequences.
+(WHATWG Encoding Standard); UTF-8 is kept as UTF-8 because windows-1252 text almost never
+forms valid multi-byte UTF-8 sequences. Pages that mix the two (UTF-8 text with a few
+windows-1252 bytes pasted in) are read sequence by sequence: valid UTF-8 as UTF-8, every
+other byte as windows-1252, so neither half comes out garbled.
 """
 
 from __future__ import annotations
@@ -51,6 +53,22 @@ def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
 codecs.register_error("smn-cp1252", _cp1252_fallback)
 
 
+def _utf8_or_cp1252(err: UnicodeError) -> tuple[str, int]:
+    # A byte that is no part of a valid UTF-8 sequence is read as windows-1252.
+    if not isinstance(err, UnicodeDecodeError):
+        raise err
+    bad = err.object[err.start : err.end]
+    return bad.decode("cp1252", "smn-cp1252"), err.end
+
+
+codecs.register_error("smn-utf8-or-cp1252", _utf8_or_cp1252)
+
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
 def _normalise_label(label: str | None) -> str | None:
     if not label:
         return None
@@ -78,14 +96,15 @@ def declared_charset(body: bytes, content_type: str | None = None) -> str | None
     return None
 
 
-def _has_multibyte_utf8(body: bytes) -> bool:
+def _mostly_utf8(body: bytes) -> bool:
+    """Whether most non-ASCII bytes of ``body`` form valid UTF-8 sequences."""
     if body.isascii():
         return False
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
+    sequences = _UTF8_SEQUENCE.findall(body)
+    if not sequences:
         return False
-    return True
+    in_sequences = sum(map(len, sequences))
+    return in_sequences * 2 >= len(_HIGH_BYTE.findall(body))
 
 
 def decode_html(body: bytes | str, content_type: str | None = None) -> str:
@@ -93,19 +112,16 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> str:
     if isinstance(body, str):
         return body
     if body.startswith(codecs.BOM_UTF8):
-        return body[3:].decode("utf-8", "replace")
+        return body[3:].decode("utf-8", "smn-utf8-or-cp1252")
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return body.decode("utf-16", "replace")
     charset = declared_charset(body, content_type)
-    if charset in (None, "cp1252", "utf-8") and _has_multibyte_utf8(body):
-        return body.decode("utf-8")
     if charset is None or charset == "utf-8":
-        # Undeclared, or UTF-8 declared but not valid: the network's pages are windows-1252.
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError:
-            return body.decode("cp1252", "smn-cp1252")
+        # Undeclared, or UTF-8: invalid bytes are windows-1252 (the network's old pages).
+        return body.decode("utf-8", "smn-utf8-or-cp1252")
     if charset == "cp1252":
+        if _mostly_utf8(body):
+            return body.decode("utf-8", "smn-utf8-or-cp1252")
         return body.decode("cp1252", "smn-cp1252")
     try:
         return body.decode(charset, "replace")

@@ -43,6 +43,10 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _READ_MORE = re.compile(r"\bread more\W*$", re.IGNORECASE)
 _C1 = re.compile("[\x80-\x9f]")
 _INVISIBLE = re.compile("[\u00ad\u200b\ufeff]")
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A token of prose: a word, number or URL, with the punctuation that may open or close it.
+_WORDLIKE = re.compile(r"[(\[\"'“‘«$€£#@+\-]*\w[\w'’\-.,:;/%&=?+@]*[)\]\"'”’».,;:!?%*]*")
+_JUNK_MIN_CHARS = 20
 
 # Agencies the network names in datelines and bylines; a byline part that is one of these is
 # the agency, not a person.
@@ -187,6 +191,22 @@ def fold_text(text: str) -> str:
         text = "".join(_c1_to_cp1252(ch) for ch in text)
     text = _INVISIBLE.sub("", text).replace("\u00a0", " ")
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def without_controls(text: str) -> str:
+    """``text`` without C0 control characters (never text; garbage bytes leave them)."""
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+
+
+def is_junk(paragraph: str) -> bool:
+    """Whether a paragraph is byte garbage rather than prose: most of its characters are
+    in tokens that are no word, number or URL (a run of symbols, mojibake of binary)."""
+    tokens = paragraph.split()
+    total = sum(map(len, tokens))
+    if total < _JUNK_MIN_CHARS:
+        return False
+    prose = sum(len(t) for t in tokens if _WORDLIKE.fullmatch(t))
+    return prose * 2 < total
 
 
 def _c1_to_cp1252(ch: str) -> str:

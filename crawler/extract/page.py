@@ -17,6 +17,38 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _FEED_START = re.compile(
     r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(rss|feed|rdf:rdf)\b", re.IGNORECASE | re.DOTALL
 )
+# libxml2 2.14 drops everything after an </html> (or </body>); browsers ignore a stray one
+# and go on reading. The page's own end tags stay (what follows them is junk: tracking
+# pixels, garbage); others, and an end followed by a page's worth of markup, go.
+_DOCUMENT_END = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
+_TRAILER_MAX = 2048
+
+
+def _without_stray_ends(text: str) -> str:
+    ends = list(_DOCUMENT_END.finditer(text))
+    if not ends:
+        return text
+    last = ends[-1]
+    if len(text) - last.end() > _TRAILER_MAX:
+        keep_from = len(ends)  # even the last is followed by a page: none is the real end
+    else:
+        # the run of end tags at the close of the page: "</body>\n</html>"
+        keep_from = len(ends) - 1
+        while (
+            keep_from > 0 and not text[ends[keep_from - 1].end() : ends[keep_from].start()].strip()
+        ):
+            keep_from -= 1
+    if keep_from == 0:
+        return text
+    pieces = []
+    at = 0
+    for m in ends[:keep_from]:
+        pieces.append(text[at : m.start()])
+        at = m.end()
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
 _META = etree.XPath("//meta")
 _LINKS = etree.XPath("//link[@rel][@href]")
 _JSONLD = etree.XPath("//script[@type='application/ld+json']/text()")
@@ -35,6 +67,14 @@ _ARTICLE_TYPES = frozenset(
 
 class NotHtml(ValueError):
     """The body is no HTML page: a feed, binary data, nothing at all."""
+
+
+EMPTY = "empty page"
+NO_MARKUP = "not HTML: no markup"
+BINARY = "binary data, not HTML"
+NOT_A_PAGE = frozenset({EMPTY, NO_MARKUP, BINARY})
+"""Reasons for a body that is no page at all: what a failing server sends (an empty or
+truncated answer, an error blob), not what the URL holds."""
 
 
 @dataclass(slots=True)
@@ -56,20 +96,21 @@ def sniff(text: str) -> None:
     """Raise NotHtml for bodies that cannot be an article page."""
     head = text[:2048]
     if not head.strip():
-        raise NotHtml("empty page")
+        raise NotHtml(EMPTY)
     if _FEED_START.match(head):
         raise NotHtml("feed (RSS/Atom), not a page")
     if "<" not in head and "<" not in text[:65536]:
-        raise NotHtml("not HTML: no markup")
+        raise NotHtml(NO_MARKUP)
     controls = sum(1 for ch in head if ord(ch) < 9 or 13 < ord(ch) < 32)
     if controls > len(head) // 20:
-        raise NotHtml("binary data, not HTML")
+        raise NotHtml(BINARY)
 
 
 def parse_page(text: str) -> Page:
     """Parse decoded HTML into a Page; raise NotHtml when lxml finds no document."""
     sniff(text)
     text = _XML_DECL.sub("", text, count=1).replace("\x00", "")
+    text = _without_stray_ends(text)
     try:
         root = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError) as exc:

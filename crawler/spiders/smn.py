@@ -26,8 +26,9 @@ from scrapy.http import Response, TextResponse
 
 from crawler.crawl_id import new_crawl_id
 from crawler.extract import Extraction
-from crawler.extraction_pool import ExtractionPool
-from crawler.feeds import NotAFeed, feed_links
+from crawler.extract.page import NOT_A_PAGE
+from crawler.extraction_pool import CRASHED, ExtractionPool
+from crawler.feeds import NotAFeed, read_feed
 from crawler.items import Article
 from crawler.sites import Site, select_sites, site_for_host
 from crawler.urls import clean_url, is_asset, looks_like_article, looks_like_feed, site_domain
@@ -57,15 +58,36 @@ WATCHED_FIELDS = ("title", "byline", "dateline", "published_date", "text")
 
 def verdict(extraction: Extraction) -> str:
     """What a page is: "article", "listing" (lists stories: fetch it again next run),
-    "feed", or "other" (about pages, error pages, ...)."""
+    "feed", "other" (about pages, error pages, ...), or "error" (not judged: the extraction
+    failed, or the server sent no page; fetch it again next run)."""
     if extraction.article is not None:
         return "article"
+    if extraction.reason == CRASHED or extraction.reason in NOT_A_PAGE:
+        return "error"
     reason = (extraction.reason or "").lower()
     if "listing" in reason:
         return "listing"
     if "feed" in reason:
         return "feed"
     return "other"
+
+
+LISTING_MIN_STORY_LINKS = 5
+"""A page that is no article and links this many article-shaped URLs lists stories."""
+
+
+def _links_stories(base: str, hrefs: list[str]) -> bool:
+    stories: set[str] = set()
+    for href in hrefs:
+        try:
+            url = urljoin(base, href.strip())
+        except ValueError:
+            continue
+        if url != base and looks_like_article(url):
+            stories.add(url)
+            if len(stories) >= LISTING_MIN_STORY_LINKS:
+                return True
+    return False
 
 
 def reason_key(reason: str | None) -> str:
@@ -148,15 +170,20 @@ class SmnSpider(scrapy.Spider):
         """Follow every item of a feed; a feed that is not XML is read as a page."""
         self._inc("smn/feeds/fetched")
         try:
-            links = feed_links(response.body)
+            feed = read_feed(response.body)
         except NotAFeed as exc:
             self._inc("smn/feeds/broken")
             logger.warning("Feed <%s> is unreadable (%s); reading it as a page", response.url, exc)
             async for out in self.parse_page(response):
                 yield out
             return
-        self._inc("smn/feeds/items", len(links))
-        for href in links:
+        if feed.declares_entities:
+            # Hostile or broken (entities are never expanded): counted, plain links followed.
+            self._inc("smn/feeds/broken")
+            self._inc("smn/feeds/entity_declarations")
+            logger.warning("Feed <%s> declares XML entities (not expanded)", response.url)
+        self._inc("smn/feeds/items", len(feed.links))
+        for href in feed.links:
             request = self._follow(response.url, href)
             if request is not None:
                 yield request
@@ -179,7 +206,12 @@ class SmnSpider(scrapy.Spider):
             self._inc(f"smn/pages/layout/{extraction.layout}")
         article: Article | None = extraction.article
         # What the page turned out to be, for the middlewares downstream (incremental state).
-        response.meta["smn_verdict"] = verdict(extraction)
+        kind = verdict(extraction)
+        if kind == "other" and _links_stories(response.url, result.links):
+            # An archive or "more stories" page: new articles turn up through it, so it is
+            # fetched every run like a listing, not trusted for SMN_STATE_RECHECK_DAYS.
+            kind = "listing"
+        response.meta["smn_verdict"] = kind
         response.meta["smn_reason"] = extraction.reason
         self._watch_layout(response.url, extraction)
         if article is not None:
@@ -200,6 +232,9 @@ class SmnSpider(scrapy.Spider):
         article = extraction.article
         site = article.site if article is not None else site_domain(url)
         if site is None or (article is None and not looks_like_article(url)):
+            return
+        if article is None and (extraction.reason == CRASHED or extraction.reason in NOT_A_PAGE):
+            # A server or worker fault (an empty or binary answer), not a markup change.
             return
         prefix = f"smn/site/{site}"
         self._inc(f"{prefix}/article_pages")
