@@ -47,6 +47,8 @@ _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A token of prose: a word, number or URL, with the punctuation that may open or close it.
 _WORDLIKE = re.compile(r"[(\[\"'“‘«$€£#@+\-]*\w[\w'’\-.,:;/%&=?+@]*[)\]\"'”’».,;:!?%*]*")
 _JUNK_MIN_CHARS = 20
+# Characters prose rarely holds: a paragraph with few of them is prose, with no token check.
+_UNUSUAL = re.compile(r"[^\w\s.,;:!?'\"’‘“”()\[\]\-–—%$€£/&@#+=*°]")
 
 # Agencies the network names in datelines and bylines; a byline part that is one of these is
 # the agency, not a person.
@@ -201,6 +203,10 @@ def without_controls(text: str) -> str:
 def is_junk(paragraph: str) -> bool:
     """Whether a paragraph is byte garbage rather than prose: most of its characters are
     in tokens that are no word, number or URL (a run of symbols, mojibake of binary)."""
+    if len(paragraph) < _JUNK_MIN_CHARS or paragraph.isascii():
+        return False  # garbage bytes decode to non-ASCII; control characters are gone
+    if len(_UNUSUAL.findall(paragraph)) * 10 < len(paragraph):
+        return False
     tokens = paragraph.split()
     total = sum(map(len, tokens))
     if total < _JUNK_MIN_CHARS:
