@@ -1299,10 +1299,8 @@ class DistributedParquetPipeline(ParquetDatasetPipeline):
 
     def _abort(self, part: _Partition) -> None:
         rows = len(part.rows) + part.file_rows
-        if part.file is not None:
-            part.file.abort()
-            part.file = None
-        part.rows.clear()
+        self._abort_file(part)
+        self._drop_rows(part)
         self._claims.pop(part.key, None)
         self.stats.inc_value("smn/distributed/rows_discarded", rows)
 

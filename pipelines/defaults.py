@@ -5,6 +5,7 @@ from __future__ import annotations
 OUTPUT = "output/articles"
 ROW_GROUP_SIZE = 1000
 FILE_MAX_ROWS = 100_000
-MAX_OPEN_FILES = 16
+MAX_OPEN_FILES = 128
+MAX_BUFFERED_ROWS = 4000
 COMPRESSION = "zstd"
 CLEAN_STALE_TMP = True

@@ -12,10 +12,14 @@ Layout::
 * The partition keys are directory names only, never columns inside the files; months
   are not zero-padded so that pyarrow, pandas and DuckDB all read them as integers.
 * Rows are buffered per partition and written as a row group every
-  ``SMN_ROW_GROUP_SIZE`` rows, so memory stays flat however long the crawl; a file is
-  published (renamed from its hidden temp name) after ``SMN_FILE_MAX_ROWS`` rows, when
-  its partition is the least recently used of more than ``SMN_MAX_OPEN_FILES``, and on
-  spider close, whatever the close reason.
+  ``SMN_ROW_GROUP_SIZE`` rows; when more than ``SMN_MAX_BUFFERED_ROWS`` rows wait in all
+  partitions together, the partition with the most is written. Memory stays flat however
+  long the crawl and however many months it spans. A file is published (renamed from its
+  hidden temp name) after ``SMN_FILE_MAX_ROWS`` rows, when a partition needs a file while
+  ``SMN_MAX_OPEN_FILES`` are open (the least recently used is published), and on spider
+  close, whatever the close reason. A backfill of the archive spreads its rows over
+  hundreds of months: buffering apart from the open files keeps its files from being
+  published a row or two at a time.
 * Files of earlier runs are never rewritten or appended to: each run writes new files
   named after its crawl id, and an existing final name is never overwritten.
 
@@ -25,7 +29,10 @@ Settings:
   the dataset directory; empty disables the pipeline.
 * ``SMN_ROW_GROUP_SIZE`` (int, default 1000): rows per row group.
 * ``SMN_FILE_MAX_ROWS`` (int, default 100000): rows per file before rolling over.
-* ``SMN_MAX_OPEN_FILES`` (int, default 16): partitions with an open file at once.
+* ``SMN_MAX_OPEN_FILES`` (int, default 128): partitions with an open file at once (an
+  open file costs a file descriptor and about 0.3 MB).
+* ``SMN_MAX_BUFFERED_ROWS`` (int, default 4000): rows waiting for a row group, in all
+  partitions together.
 * ``SMN_PARQUET_COMPRESSION`` (str, default ``zstd``): Parquet compression codec.
 * ``SMN_CLEAN_STALE_TMP`` (bool, default True): on open, delete temp files left by killed
   runs (older than this run's start and not locked by a live writer).
@@ -93,23 +100,29 @@ class ParquetDatasetPipeline:
         row_group_size: int = defaults.ROW_GROUP_SIZE,
         file_max_rows: int = defaults.FILE_MAX_ROWS,
         max_open_files: int = defaults.MAX_OPEN_FILES,
+        max_buffered_rows: int = defaults.MAX_BUFFERED_ROWS,
         compression: str = defaults.COMPRESSION,
         clean_stale_tmp: bool = defaults.CLEAN_STALE_TMP,
     ) -> None:
-        if min(row_group_size, file_max_rows, max_open_files) < 1:
+        if min(row_group_size, file_max_rows, max_open_files, max_buffered_rows) < 1:
             raise ValueError(
-                "SMN_ROW_GROUP_SIZE, SMN_FILE_MAX_ROWS, SMN_MAX_OPEN_FILES must be > 0"
+                "SMN_ROW_GROUP_SIZE, SMN_FILE_MAX_ROWS, SMN_MAX_OPEN_FILES and "
+                "SMN_MAX_BUFFERED_ROWS must be > 0"
             )
         self.crawler = crawler
         self.output = output
         self.row_group_size = row_group_size
         self.file_max_rows = file_max_rows
         self.max_open_files = max_open_files
+        self.max_buffered_rows = max_buffered_rows
         self.compression = compression
         self.clean_stale_tmp = clean_stale_tmp
         self.crawl_id = ""
         self.files_written: list[Path] = []
+        # Partitions with buffered rows or an open file, least recently used first.
         self._partitions: OrderedDict[str, _Partition] = OrderedDict()
+        self._buffered = 0
+        self._open = 0
         self._counter = 0
         self._started_at = time.time()
         self._failed = False
@@ -126,6 +139,7 @@ class ParquetDatasetPipeline:
             row_group_size=s.getint("SMN_ROW_GROUP_SIZE", defaults.ROW_GROUP_SIZE),
             file_max_rows=s.getint("SMN_FILE_MAX_ROWS", defaults.FILE_MAX_ROWS),
             max_open_files=s.getint("SMN_MAX_OPEN_FILES", defaults.MAX_OPEN_FILES),
+            max_buffered_rows=s.getint("SMN_MAX_BUFFERED_ROWS", defaults.MAX_BUFFERED_ROWS),
             compression=s.get("SMN_PARQUET_COMPRESSION", defaults.COMPRESSION),
             clean_stale_tmp=s.getbool("SMN_CLEAN_STALE_TMP", defaults.CLEAN_STALE_TMP),
         )
@@ -185,11 +199,11 @@ class ParquetDatasetPipeline:
             raise DropItem("output_error: the dataset writer has failed", log_level="DEBUG")
         part = self._partition(partition_of(row))
         part.rows.append(row)
+        self._buffered += 1
         if len(part.rows) >= min(self.row_group_size, self.file_max_rows - part.file_rows):
-            try:
-                self._flush(part)
-            except Exception as exc:
-                self._write_failed(part, exc)
+            self._flush_or_fail(part)
+        elif self._buffered > self.max_buffered_rows:
+            self._flush_or_fail(max(self._partitions.values(), key=lambda p: len(p.rows)))
         return item
 
     def _partition(self, key: str) -> _Partition:
@@ -197,23 +211,44 @@ class ParquetDatasetPipeline:
         if part is not None:
             self._partitions.move_to_end(key)
             return part
-        if len(self._partitions) >= self.max_open_files:
-            _, lru = self._partitions.popitem(last=False)
-            self._close_partition(lru)
         part = self._partitions[key] = _Partition(key)
         return part
+
+    def _flush_or_fail(self, part: _Partition) -> None:
+        try:
+            self._flush(part)
+        except Exception as exc:
+            self._write_failed(part, exc)
 
     def _flush(self, part: _Partition) -> None:
         if not part.rows:
             return
+        if part.file is None:
+            self._make_room(part)
+            part.file = self._new_file(self.output / part.key)
+            self._open += 1
         part.rows.sort(key=lambda r: r["site"])
         table = rows_to_table(part.rows)
-        if part.file is None:
-            part.file = self._new_file(self.output / part.key)
         part.file.write(table)
-        part.rows.clear()
+        self._drop_rows(part)
         if part.file.rows >= self.file_max_rows:
             self._publish(part)
+
+    def _make_room(self, wanting: _Partition) -> None:
+        """Publish the least recently used open files until another may be opened."""
+        for key in list(self._partitions):
+            if self._open < self.max_open_files:
+                return
+            lru = self._partitions[key]
+            if lru is wanting or lru.file is None:
+                continue
+            self._close_partition(lru)
+            del self._partitions[key]
+
+    def _drop_rows(self, part: _Partition) -> None:
+        """The partition's buffered rows are written, or lost."""
+        self._buffered -= len(part.rows)
+        part.rows.clear()
 
     def _new_file(self, directory: Path) -> PartFile:
         safe_id = filename_safe(self.crawl_id)
@@ -231,6 +266,7 @@ class ParquetDatasetPipeline:
         assert file is not None
         path = file.finish()
         part.file = None
+        self._open -= 1
         self.files_written.append(path)
         # counted on publication: rows of an aborted file were never readable
         self.stats.inc_value("parquet/rows_written", file.rows)
@@ -247,6 +283,13 @@ class ParquetDatasetPipeline:
             # Logged and counted, not raised: the other partitions must still be published.
             self._write_failed(part, exc)
 
+    def _abort_file(self, part: _Partition) -> None:
+        """Delete the partition's open temp file: its rows will never be readable."""
+        if part.file is not None:
+            part.file.abort()
+            part.file = None
+            self._open -= 1
+
     # -- failures ------------------------------------------------------------------------
 
     def _output_error(self, message: str) -> None:
@@ -257,10 +300,8 @@ class ParquetDatasetPipeline:
         """Drop the partition's unpublished rows and stop the crawl: a disk that is full or
         gone would fail every later row group too."""
         lost = len(part.rows) + part.file_rows
-        if part.file is not None:
-            part.file.abort()
-            part.file = None
-        part.rows.clear()
+        self._abort_file(part)
+        self._drop_rows(part)
         self.stats.inc_value("parquet/rows_lost", lost)
         self._output_error(f"writing partition {part.key} failed, {lost} rows lost: {exc!r}")
         if self._failed:

@@ -400,13 +400,6 @@ def extraction_workers(pgid: int) -> list[int]:
     return workers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a killed run leaves the state remembering pages it judged not worth fetching "
-    "(the replica's archive indexes are judged 'other') while the articles found through "
-    "them were never published: the next runs skip those pages for SMN_STATE_RECHECK_DAYS "
-    "and miss the articles; fix proposed in docs/faults.md (crawler/incremental.py)",
-)
 def test_a_killed_run_hides_no_page_from_the_next_run(
     small_replica: ReplicaHandle, tmp_path: Path
 ) -> None:

@@ -217,14 +217,34 @@ def test_least_recently_used_partition_is_closed(tmp_path: Path) -> None:
     published = []
     for i, m in enumerate(months):
         writer.process_item(article(i, published_date=dt.date(2026, m, 1)))
-        assert len(writer._partitions) <= 2
+        assert len(list(out.rglob(".*.tmp"))) <= 2  # open files
         published.append(sorted(p.parent.name for p in finished(out)))
-    # month 3 evicts month 1 (used before month 2's last item), then month 1 evicts 2
-    assert published[3] == [] and published[4] == ["month=1"]
-    assert published[6] == ["month=1", "month=2"]
+    # month 3's first row group evicts month 1 (used before month 2's last row), then
+    # month 1's next one evicts month 2
+    assert published[4] == [] and published[5] == ["month=1"]
+    assert published[7] == ["month=1", "month=2"]
     writer.close_spider()
     assert read_all(out) == (8, 8, 8)
     assert sorted(p.parent.name for p in finished(out)) == ["month=1"] * 2 + ["month=2", "month=3"]
+
+
+def test_a_backfill_over_many_months_writes_a_file_per_month_in_bounded_memory(
+    tmp_path: Path,
+) -> None:
+    # An archive crawl meets its months in any order: rows wait per month, bounded in
+    # total, so no file is published a row at a time and memory does not grow per month.
+    out = tmp_path / "ds"
+    writer = open_writer(out, SMN_MAX_BUFFERED_ROWS=50, SMN_ROW_GROUP_SIZE=1000)
+    months = [dt.date(2000 + i % 30, 1 + i % 12, 1) for i in range(600)]
+    for i, day in enumerate(months):
+        writer.process_item(article(i, published_date=day))
+        assert writer._buffered <= 50
+        assert not finished(out)  # nothing published before the end
+    writer.close_spider()
+    assert read_all(out) == (600, 600, 600)
+    files = finished(out)
+    assert len(files) == len(set(months))
+    assert max(pq.ParquetFile(f).metadata.num_row_groups for f in files) <= 20
 
 
 def test_crawl_id_filled_in_and_generated_when_missing(tmp_path: Path) -> None:
