@@ -209,8 +209,68 @@ def _string_as_list(value: Any, type_: pa.DataType, path: str) -> list[str]:
     return []
 
 
+Check = typing.Callable[[Any], bool]
+
+
+def _utf8(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")  # a lone surrogate would fail the whole row group
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _checker(type_: pa.DataType, nullable: bool) -> Check:
+    """A plain-Python test that a value converts to ``type_`` exactly (a few microseconds,
+    against a hundred for converting a one-row batch); False means "not sure"."""
+    check: Check
+    if pa.types.is_string(type_):
+        check = lambda v: isinstance(v, str) and _utf8(v)  # noqa: E731
+    elif pa.types.is_boolean(type_):
+        check = lambda v: isinstance(v, bool)  # noqa: E731
+    elif pa.types.is_int32(type_):
+        check = lambda v: type(v) is int and -(2**31) <= v < 2**31  # noqa: E731
+    elif pa.types.is_date32(type_):
+        check = lambda v: type(v) is dt.date  # noqa: E731
+    elif pa.types.is_timestamp(type_):
+        check = lambda v: isinstance(v, dt.datetime) and v.tzinfo is not None  # noqa: E731
+    elif pa.types.is_list(type_):
+        item = _checker(type_.value_type, type_.value_field.nullable)
+        check = lambda v: isinstance(v, list) and all(map(item, v))  # noqa: E731
+    elif pa.types.is_struct(type_):
+        fields = [(f.name, _checker(f.type, f.nullable)) for f in type_]
+        names = frozenset(f.name for f in type_)
+        check = lambda v: (  # noqa: E731
+            isinstance(v, dict) and v.keys() <= names and all(c(v.get(name)) for name, c in fields)
+        )
+    else:
+        return lambda v: False
+    if nullable:
+        return lambda v: v is None or check(v)
+    return check
+
+
+@functools.cache
+def _row_checks() -> tuple[tuple[str, Check], ...]:
+    return tuple((f.name, _checker(f.type, f.nullable)) for f in article_schema())
+
+
 def check_row(row: Mapping[str, Any]) -> None:
     """Raise :class:`SchemaError` unless ``row`` converts to the schema exactly."""
+    if row.keys() == _names() and all(check(row[name]) for name, check in _row_checks()):
+        return
+    _check_row_by_conversion(row)
+
+
+@functools.cache
+def _names() -> frozenset[str]:
+    return frozenset(article_schema().names)
+
+
+def _check_row_by_conversion(row: Mapping[str, Any]) -> None:
+    """The thorough check, which also says what is wrong: convert the row to a batch."""
     schema = article_schema()
     strings = [p for f in schema for p in _string_as_list(row.get(f.name), f.type, f.name)]
     if strings:
