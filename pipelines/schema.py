@@ -156,11 +156,33 @@ def to_row(item: Any) -> dict[str, Any]:
     Missing fields take the ``Article`` default; a missing field without a default or a
     field the schema does not know raises :class:`SchemaError`.
     """
+    schema = article_schema()
+    nested, timestamps = _conversions()
+    if type(item) is Article:
+        # The crawl's own records: every field is there by construction (no adapter needed).
+        row = {name: getattr(item, name) for name in schema.names}
+    else:
+        row = _row_of_any(item, schema)
+    for name in nested:
+        row[name] = _plain(row[name])
+    for name in timestamps:
+        row[name] = _utc(row[name])
+    return row
+
+
+@functools.cache
+def _conversions() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Fields whose values may hold dataclasses or tuples (lists, structs), and timestamps."""
+    schema = article_schema()
+    nested = tuple(f.name for f in schema if pa.types.is_list(f.type) or pa.types.is_struct(f.type))
+    return nested, tuple(f.name for f in schema if pa.types.is_timestamp(f.type))
+
+
+def _row_of_any(item: Any, schema: pa.Schema) -> dict[str, Any]:
     try:
         adapter = ItemAdapter(item)
     except TypeError as exc:
         raise SchemaError(f"not an item: {type(item).__name__}") from exc
-    schema = article_schema()
     unknown = set(adapter.keys()) - set(schema.names)
     if unknown:
         raise SchemaError(f"unknown fields: {sorted(unknown)}")
@@ -174,9 +196,6 @@ def to_row(item: Any) -> dict[str, Any]:
         else:
             raise SchemaError(f"missing field: {name}")
         row[name] = _plain(value)
-    for field in schema:
-        if pa.types.is_timestamp(field.type):
-            row[field.name] = _utc(row[field.name])
     return row
 
 
