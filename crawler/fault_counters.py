@@ -29,6 +29,8 @@ the two stock middlewares replaced by subclasses that count their drops.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
@@ -94,6 +96,18 @@ class FaultCounters:
             self.stats.inc_value(f"{PREFIX}/{kind}")
 
 
+def _counting_drops(
+    stats: StatsCollector | None, kind: str, respond: Callable[[], Request | Response]
+) -> Request | Response:
+    """``respond()``, counting the response it drops (``IgnoreRequest``) as ``kind``."""
+    try:
+        return respond()
+    except IgnoreRequest:
+        if stats is not None:
+            stats.inc_value(f"{PREFIX}/{kind}")
+        raise
+
+
 class CountingHttpCompressionMiddleware(HttpCompressionMiddleware):
     """Scrapy's HttpCompressionMiddleware, counting the bodies it drops for inflating past
     ``DOWNLOAD_MAXSIZE`` (the only IgnoreRequest it raises)."""
@@ -102,12 +116,8 @@ class CountingHttpCompressionMiddleware(HttpCompressionMiddleware):
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
         # ``spider``: the stock signature (optional, never passed by Scrapy 2.19)
-        try:
-            return super().process_response(request, response)
-        except IgnoreRequest:
-            if self.stats is not None:
-                self.stats.inc_value(f"{PREFIX}/decompression_cap")
-            raise
+        respond = functools.partial(super().process_response, request, response)
+        return _counting_drops(self.stats, "decompression_cap", respond)
 
 
 class CountingRedirectMiddleware(RedirectMiddleware):
@@ -118,9 +128,5 @@ class CountingRedirectMiddleware(RedirectMiddleware):
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
         # ``spider``: the stock signature (optional, never passed by Scrapy 2.19)
-        try:
-            return super().process_response(request, response)
-        except IgnoreRequest:
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value(f"{PREFIX}/redirect_max")
-            raise
+        respond = functools.partial(super().process_response, request, response)
+        return _counting_drops(self.crawler.stats, "redirect_max", respond)
