@@ -85,7 +85,7 @@ SMN_LAYOUT_MIN_FIELD_COVERAGE = None  # None: per-field defaults (crawler/layout
 SMN_REPORTS = None  # None: "reports" beside the SMN_OUTPUT directory; "": no reports
 SMN_DATASET_LOCK = True  # off only for workers of one distributed run on one dataset
 
-# --- Distributed crawls on Redis (crawler/distributed.py, docs/distributed.md) -------------
+# --- Distributed crawls on Redis (crawler/distributed/, docs/distributed.md) -------------
 # The add-on does nothing unless SMN_REDIS_URL is set (a setting or an environment
 # variable); then this process is one worker of a crawl whose frontier, duplicate filter,
 # incremental state and article claims are in that Redis (scrapy-redis, adapted there).

@@ -1,4 +1,4 @@
-"""Distributed crawls on Redis (crawler/distributed.py): workers against a real redis-server
+"""Distributed crawls on Redis (crawler/distributed/): workers against a real redis-server
 and the scaled replica; the Redis incremental state; the add-on; the combined report.
 
 A private redis-server is started on a free port of 127.0.0.1 (no persistence, in a temp
@@ -431,7 +431,7 @@ def test_the_combined_report_sums_workers_and_names_the_missing() -> None:
 
 
 def test_the_scrapy_internals_it_relies_on_are_there() -> None:
-    """crawler/distributed.py reads ``engine._slot.inprogress`` and calls
+    """crawler/distributed/ reads ``engine._slot.inprogress`` and calls
     ``engine._slot.nextcall.schedule()``; Scrapy is pinned, and this says when an upgrade
     moved them."""
     import inspect
