@@ -14,11 +14,11 @@ the crawler alone (the OOM killer picks one process). After every kill:
 * the dataset lock is free (the flock died with the process), the incremental state passes
   SQLite's integrity check, and it claims no article the dataset does not hold.
 
-Then a run of the same configuration, not killed, exits 0 and writes every article it can
-still reach, and a full re-crawl completes the dataset: every manifest article exactly
-once. The known gaps (docs/faults.md) are pinned by xfail tests: an article linked from a
-stored article only is not found again, workers outlive a crawler killed alone, a killed
-run hides pages from the next runs, a killed extraction worker costs articles.
+Then a run of the same configuration, not killed, exits 0 and completes the dataset (the
+killed runs' pending links included: an article linked from a stored article only), and a
+full re-crawl then holds every manifest article exactly once. A killed run hides no page
+from the next run. The known gaps left (docs/faults.md) are pinned by xfail tests: workers
+outlive a crawler killed alone, a killed extraction worker costs articles.
 """
 
 from __future__ import annotations
@@ -59,10 +59,9 @@ SITES = "sites=spacewar.com,spacedaily.com,terradaily.com,marsdaily.com,spacemar
 # all along, so kills land mid-file, mid-row-group and mid-publication, and each killed
 # run leaves published rows the next one does not fetch again.
 WRITER = {"SMN_ROW_GROUP_SIZE": "1", "SMN_FILE_MAX_ROWS": "10", "SMN_MAX_OPEN_FILES": "4"}
-# Every run of the series re-checks the pages the state remembers: with the default a
-# killed run can hide the archive pages from the later runs (the xfail at the end), and the
-# later kills would land in runs with nothing left to write.
-SETTINGS = {**WRITER, "SMN_STATE_RECHECK_DAYS": "0"}
+# The state's defaults: a killed run stores no page observation, so it hides nothing from
+# the later runs of the series, and pending links are never given up within it.
+SETTINGS = WRITER
 
 
 @dataclass
@@ -342,18 +341,12 @@ def test_a_run_after_the_kills_finds_every_article_it_can_reach(series: Series) 
     assert run.returncode == ExitCode.OK, run.output[-4000:]
     keys = series.final_keys
     assert len(keys) == len(set(keys)), "a canonical URL has two rows"
-    # All but what the xfail below is about: an article linked from a stored article only.
+    # Even an article linked from a stored article only: the killed runs left it pending.
     assert series.expected - set(keys) <= series.behind_articles
     # The killed runs' temp files were older than this run's start: cleaned up.
     assert series.final_temp_files == set()
 
 
-@pytest.mark.xfail(
-    strict=False,  # only when a killed run stored the linking article and not the linked one
-    reason="an article linked from another article only (RELATED CONTENT) is never found "
-    "again once the linking article is stored: a killed run that stored the one and not the "
-    "other loses it (so does a failed download of it); see docs/faults.md, known gap 5",
-)
 def test_a_run_after_the_kills_completes_the_dataset(series: Series) -> None:
     assert set(series.final_keys) == series.expected
 
@@ -405,27 +398,22 @@ def extraction_workers(pgid: int) -> list[int]:
     return workers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a killed run leaves the state remembering pages it judged not worth fetching "
-    "(the replica's archive indexes are judged 'other') while the articles found through "
-    "them were never published: the next runs skip those pages for SMN_STATE_RECHECK_DAYS "
-    "and miss the articles; fix proposed in docs/faults.md (crawler/incremental.py)",
-)
 def test_a_killed_run_hides_no_page_from_the_next_run(
     small_replica: ReplicaHandle, tmp_path: Path
 ) -> None:
     dataset = tmp_path / "articles"
     small_replica.clear_log()
-    # The project's defaults: nothing is published before the run ends.
-    process = start(small_replica, dataset, tmp_path / "killed.log", {})
+    # Every partition's file open until the close: nothing is published before the run
+    # ends (with the default 16 open files, the 140 articles' 76 months publish files all
+    # through the run), so the next run must find every article through the pages again.
+    process = start(small_replica, dataset, tmp_path / "killed.log", {"SMN_MAX_OPEN_FILES": "1000"})
     try:
         # Killed once it follows the archive index's links: it has judged the index.
         deadline = time.monotonic() + 60
         while not any("/archive/page" in r.path for r in small_replica.requests()):
             assert process.poll() is None and time.monotonic() < deadline, "never got there"
             time.sleep(0.05)
-        time.sleep(0.5)  # the judgement is stored once the index's links are all out
+        time.sleep(0.5)  # the index judged by then: its links are out
     finally:
         kill(process, "group")
     assert not list(dataset.rglob("*.parquet")), "the killed run published a file"
