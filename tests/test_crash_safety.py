@@ -17,7 +17,8 @@ the crawler alone (the OOM killer picks one process). After every kill:
 Then a run of the same configuration, not killed, exits 0 and completes the dataset (the
 killed runs' pending links included: an article linked from a stored article only), and a
 full re-crawl then holds every manifest article exactly once. A killed run hides no page
-from the next run. The known gaps left (docs/faults.md) are pinned by xfail tests: workers
+from the next run, and a run killed between publishing an article and writing the one
+only it links to loses neither. The known gaps left (docs/faults.md) are pinned by xfail tests: workers
 outlive a crawler killed alone, a killed extraction worker costs articles.
 """
 
@@ -29,10 +30,12 @@ import random
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import pandas as pd
@@ -43,6 +46,8 @@ import pytest
 from crawler.dataset_lock import DatasetLock
 from crawler.run_outcome import ExitCode
 from crawler.urls import url_key
+from replica import faults
+from replica.app import Request as ReplicaRequest
 from replica.server import ReplicaHandle, serve_replica
 from tests.crawl_run import REPO, CrawlRun, crawl, crawl_command
 
@@ -456,3 +461,64 @@ def test_a_killed_extraction_worker_costs_no_article(
     assert run.returncode == ExitCode.OK, run.output[-4000:]
     expected = {url_key(a.url) for a in small_replica.manifest().articles}
     assert set(written(dataset)) == expected
+
+
+# TerraDaily's Saharan dust story is linked only from a SpaceWar article's RELATED CONTENT.
+BEHIND_URL = (
+    "https://www.terradaily.com/reports/"
+    "Saharan_dust_cloud_turns_skies_orange_over_southern_Spain_999.html"
+)
+
+
+def test_a_run_killed_between_two_linked_articles_loses_neither(
+    small_replica: ReplicaHandle, tmp_path: Path
+) -> None:
+    """Killed once the linking article is published and while the linked one is in flight:
+    the next run fetches no page that links to it, yet writes it (once)."""
+    manifest = small_replica.manifest()
+    behind = manifest.article(BEHIND_URL)
+    assert behind is not None and len(behind.linked_from) == 1
+    linking = url_key(behind.linked_from[0])
+    dataset = tmp_path / "articles"
+    host, path = urlsplit(BEHIND_URL).hostname or "", urlsplit(BEHIND_URL).path
+    small_replica.clear_log()
+    asked = threading.Event()
+    stall = faults.stall(30)  # in flight until the kill
+
+    def in_flight(request: ReplicaRequest) -> None:
+        asked.set()  # the replica logs a request once answered
+        stall(request)
+
+    small_replica.add_route(host, path, in_flight)
+    # One row per file: every article is published as soon as it is written.
+    settings = {"SMN_FILE_MAX_ROWS": "1"}
+    try:
+        process = start(small_replica, dataset, tmp_path / "killed.log", settings)
+        try:
+            deadline = time.monotonic() + 60
+            while not (asked.is_set() and linking in published_keys(dataset)):
+                assert process.poll() is None and time.monotonic() < deadline, "never got there"
+                time.sleep(0.05)
+        finally:
+            kill(process, "group")
+    finally:
+        small_replica.remove_route(host, path)
+    assert url_key(BEHIND_URL) not in published_keys(dataset)
+    run = crawl(small_replica, dataset, "-a", SITES, timeout=120)
+    assert run.returncode == ExitCode.OK, run.output[-4000:]
+    keys = written(dataset)
+    assert keys.count(url_key(BEHIND_URL)) == 1
+    assert len(keys) == len(set(keys))
+    assert set(keys) == {url_key(a.url) for a in manifest.articles}
+
+
+def published_keys(dataset: Path) -> set[str]:
+    """The url_key of every published row's canonical URL (none before the first file)."""
+    files = published(dataset)
+    if not files:
+        return set()
+    return {
+        url_key(u)
+        for f in files
+        for u in pq.read_table(f, columns=["canonical_url"]).column("canonical_url").to_pylist()
+    }
