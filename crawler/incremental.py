@@ -84,7 +84,7 @@ import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -95,6 +95,7 @@ from scrapy import Request, signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest, NotConfigured
 from scrapy.http.request import NO_CALLBACK
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.url import url_is_from_any_domain
 
 from crawler.incremental_dataset import SyncReport, sync
 from crawler.incremental_state import DAY, SeenStore, SqliteSeenStore, StateError
@@ -105,6 +106,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
+    from scrapy.spiders import Spider
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
@@ -388,14 +390,18 @@ class IncrementalRun:
         # A redirect to itself settles nothing.
         self._judged |= _keys(sources) - {target}
 
-    def resume_pending(self) -> list[str]:
+    def resume_pending(self, in_scope: Callable[[str], bool] | None = None) -> list[str]:
         """The pending links' URLs to start with, oldest first, after dropping those the
-        state knows (stored, judged) and giving up those tried long enough."""
+        state knows (stored, judged) and giving up those tried long enough. Links
+        ``in_scope`` rejects (sites this run does not crawl) stay as they are: the
+        off-site filter would refuse them, which would settle them."""
         now = time.time()
         links = self.store.pending()
         if not links:
             return []
         known = self.store.lookup([link.key for link in links], now)
+        if in_scope is not None:
+            links = [link for link in links if link.key in known or in_scope(link.url)]
         recheck = self.config.recheck_days * DAY
         exhausted = [
             link
@@ -439,6 +445,14 @@ class IncrementalRun:
 _RUNS: weakref.WeakKeyDictionary[Crawler, IncrementalRun] = weakref.WeakKeyDictionary()
 
 
+def _scope(spider: Spider | None) -> Callable[[str], bool] | None:
+    """Whether a URL is on the spider's ``allowed_domains`` (None: every URL is)."""
+    domains = [d for d in getattr(spider, "allowed_domains", None) or () if d]
+    if not domains:
+        return None
+    return lambda url: url_is_from_any_domain(url, domains)
+
+
 def _is_entry(meta: dict[str, Any]) -> bool:
     return bool(meta.get(ENTRY_META))
 
@@ -461,12 +475,12 @@ class IncrementalSpiderMiddleware:
         """The spider's entry points, then the links earlier runs left pending."""
         # Read before the first entry point goes out, so that the links of this run's own
         # first pages are not among them (the state could not be opened: none).
-        urls = self.run.resume_pending() if self.run.opened else []
+        spider = self.run.crawler.spider
+        urls = self.run.resume_pending(_scope(spider)) if self.run.opened else []
         async for out in start:
             yield out
         if not urls or not self.run.opened:
             return
-        spider = self.run.crawler.spider
         make = getattr(spider, "request_for", None)
         requests = [make(url) if make is not None else Request(url) for url in urls]
         kept = self.run.unknown(requests)

@@ -18,8 +18,8 @@ Then a run of the same configuration, not killed, exits 0 and completes the data
 killed runs' pending links included: an article linked from a stored article only), and a
 full re-crawl then holds every manifest article exactly once. A killed run hides no page
 from the next run, and a run killed between publishing an article and writing the one
-only it links to loses neither. The known gaps left (docs/faults.md) are pinned by xfail tests: workers
-outlive a crawler killed alone, a killed extraction worker costs articles.
+only it links to loses neither. The known gaps left (docs/faults.md) are pinned by xfail
+tests: workers outlive a crawler killed alone, a killed extraction worker costs articles.
 """
 
 from __future__ import annotations

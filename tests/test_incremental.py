@@ -444,6 +444,23 @@ def test_pending_links_are_requested_as_the_spider_links_them(tmp_path: Path) ->
     )
 
 
+def test_a_pending_link_waits_for_a_run_that_crawls_its_site(opened: Crawler) -> None:
+    spacewar, terradaily = Request(article(5).url), Request(BEHIND_URL)
+    listing = html("https://www.spacewar.com/", smn_verdict="listing")
+    collect(IncrementalSpiderMiddleware.from_crawler(opened), listing, [spacewar, terradaily])
+    run = next_run(opened, "finished")
+    assert run.crawler.spider is not None
+    run.crawler.spider.allowed_domains = ["spacewar.com"]  # -a sites=spacewar.com
+    assert [r.url for r in started(IncrementalSpiderMiddleware(run), [])] == [spacewar.url]
+    run = next_run(run.crawler, "finished")
+    assert {link.url: link.attempts for link in run.store.pending()} == {
+        spacewar.url: 2,
+        terradaily.url: 1,  # not tried by the SpaceWar run
+    }
+    resumed = started(IncrementalSpiderMiddleware(run), [])
+    assert sorted(r.url for r in resumed) == sorted([spacewar.url, terradaily.url])
+
+
 def test_a_link_pending_through_enough_runs_is_given_up(tmp_path: Path) -> None:
     output = tmp_path / "articles"
     settings = {
