@@ -183,8 +183,8 @@ class IncrementalRun:
         self.config = config
         self._store: SeenStore | None = None
         self._skipped: set[str] = set()
-        # Page observations (key -> kind), stored only when the run finishes (GAP 3 of
-        # docs/faults.md: a killed run must not hide what it did not follow).
+        # Page observations (key -> kind), stored only when the run finishes: a run that
+        # did not may not have followed their links (docs/faults.md, gap 3).
         self._observed: dict[str, str] = {}
         self._observed_responses: Counter[str] = Counter()
         # The frontier as this run touched it: keys it made or resumed pending, keys whose
@@ -357,9 +357,7 @@ class IncrementalRun:
         links: dict[str, str] = {}
         for request in requests:
             key = _key(request.url)
-            if key is None or key in self._tried or key in self._judged:
-                continue
-            if key in self._extracted:
+            if key is None or key in self._tried or key in self._judged or key in self._extracted:
                 continue
             links[key] = request.url
         if not links:
@@ -493,6 +491,7 @@ class IncrementalSpiderMiddleware:
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
         batch: list[Request] = []
+        items: list[Any] = []
         canonical: list[str] = []
         async for out in result:
             if isinstance(out, Request):
@@ -509,9 +508,16 @@ class IncrementalSpiderMiddleware:
                 url = ItemAdapter(out).get("canonical_url")
                 if isinstance(url, str) and url:
                     canonical.append(url)
+                # Held until the page's links are pending: its row may be published at
+                # once (a file rolled over or evicted), and a kill before the links are
+                # would lose them for good (a stored article is never fetched again).
+                items.append(out)
+                continue
             yield out
         for request in self._unknown(batch):
             yield request
+        for item in items:
+            yield item
         # After the callback is done: the verdict is set while the page is parsed.
         self._observe(response, canonical)
 

@@ -340,7 +340,8 @@ def test_spider_middleware_drops_known_links_and_records_pages(opened: Crawler) 
     new = Request("https://www.spacewar.com/reports/story_2_999.html")
     entry = Request("https://www.spacewar.com/reports/story_1_999.html", meta={"smn_entry": True})
     item = article(7)
-    assert collect(mw, listing, [known, item, new, entry]) == [item, entry, new]
+    # The item after the links: they are pending before its row can be published.
+    assert collect(mw, listing, [known, item, new, entry]) == [entry, new, item]
     assert stats.get_value("smn/incremental/skipped/article") == 1
 
     about = html("https://www.spacewar.com/about.html", smn_verdict="other")
@@ -400,13 +401,24 @@ def test_links_stay_pending_until_a_run_judges_their_page(opened: Crawler) -> No
     x, z, failing = (Request(article(i).url) for i in (2, 3, 4))
     section = Request("https://www.spacewar.com/Military_Space.html")
     mw = IncrementalSpiderMiddleware.from_crawler(opened)
-    assert collect(mw, y, [article(1), x, z, failing, section]) == [
-        article(1),
-        x,
-        z,
-        failing,
-        section,
-    ]
+    run = IncrementalRun.of(opened)
+    pending_when_the_item_left: list[str] = []
+
+    async def callback() -> AsyncIterator[Any]:
+        for out in (article(1), x, z, failing, section):
+            yield out
+
+    async def consume() -> list[Any]:
+        passed = []
+        async for out in mw.process_spider_output(y, callback()):
+            if isinstance(out, Article):  # on its way to the dataset writer
+                pending_when_the_item_left.extend(pending_urls(run))
+            passed.append(out)
+        return passed
+
+    assert asyncio.run(consume()) == [x, z, failing, section, article(1)]
+    # A row published at once, then a kill, loses none of the page's links.
+    assert pending_when_the_item_left == sorted([x.url, z.url, failing.url, section.url])
     assert opened.stats is not None
     assert opened.stats.get_value("smn/incremental/pending_added") == 4
     # x is extracted and its row published, z extracted only; then the run is killed.
