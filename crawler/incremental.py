@@ -14,6 +14,35 @@ request is dropped when its :func:`~crawler.urls.url_key` is known to the state:
 Listings and feeds are never remembered, so they are fetched every run and new articles
 are found through them. Items pass untouched; the dedup pipeline stays as a second line.
 
+**What a run that does not finish leaves.** A page judged ``other`` or dead is known to hide
+nothing only once every link it led to was followed and every article found through it
+published: the observations are kept in memory and stored when the spider closes with
+reason ``finished``; a run stopped early (``shutdown``, a ``CLOSESPIDER_*`` limit, an
+error) stores none, and a killed run never gets there. Aliases are stored at once: they
+count only through their target.
+
+**The frontier.** A stored article is never fetched again, so its links are not seen
+again: an article linked from it only would be lost to a run killed before writing it, or
+whose download of it failed. So the state keeps the links the spider yields that it does
+not know (*pending*, written per response as they pass
+:meth:`IncrementalSpiderMiddleware.process_spider_output`, before they are scheduled) and
+every run starts with them after its entry points (:meth:`IncrementalSpiderMiddleware.
+process_start`; through the same known-key filtering as any link). A link leaves when its
+page was *judged* in a run: a response reached the spider (whatever the verdict), a
+404/410, a redirect (the frontier moves to its target), or the crawl itself refused it
+(``IgnoreRequest``: robots.txt, off-site, a known redirect target). That removal happens
+when the spider closes, whatever the close reason (the links of a judged page are pending
+themselves by then), with one exception: a page judged ``article`` leaves only if the
+state knows the article after the close's ingest of the run's published files (a row
+dropped, or lost to an output error, keeps it pending). A killed run removes nothing;
+what it published is known when the next run opens, which drops the pending links the
+state knows (stored article, ``other``, dead) before it resumes the rest. What stays
+pending is what no run fetched (killed runs) or could not (timeouts, 5xx given up, other
+4xx). A link is given up (logged, ``smn/incremental/pending_dropped``) when
+``SMN_STATE_PENDING_ATTEMPTS`` runs ended (killed runs do not count) with it still pending
+*and* it was first found more than ``SMN_STATE_RECHECK_DAYS`` ago: a site down for an
+afternoon, with a run every few minutes, loses nothing.
+
 Two components share one state per crawl:
 
 * :class:`IncrementalSpiderMiddleware` (spider middleware) drops known links as the
@@ -32,11 +61,16 @@ Settings:
   directory that holds ``SMN_OUTPUT`` (``output/state.sqlite``); empty disables incremental
   runs. A missing state is rebuilt from the dataset, a corrupt one moved aside and rebuilt.
 * ``SMN_STATE_RECHECK_DAYS`` (float, default 7): how long an ``other`` page or a dead link
-  is trusted before it is fetched again.
+  is trusted before it is fetched again; also how long a pending link is kept at least.
+* ``SMN_STATE_PENDING_ATTEMPTS`` (int, default 5): runs that must end with a link still
+  pending before it may be given up.
 
 Stats: ``smn/incremental/skipped`` and ``smn/incremental/skipped/<kind>`` (``article``,
 ``other``, ``dead``; pages, not links: a page linked from ten pages counts once),
-``smn/incremental/recorded/<kind>`` (``other``, ``dead``, ``alias``),
+``smn/incremental/recorded/<kind>`` (``other``, ``dead``: responses, stored at a finished
+close; ``alias``), ``smn/incremental/pending_added`` (links new to the frontier),
+``smn/incremental/pending_resumed`` (pending links the run started with),
+``smn/incremental/pending_dropped`` (given up),
 ``smn/incremental/files_ingested``, ``smn/incremental/rows_ingested``,
 ``smn/incremental/files_forgotten``, ``smn/incremental/files_unreadable``,
 ``smn/incremental/state_created`` (1 when the state was missing or corrupt and rebuilt) and
@@ -49,7 +83,8 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -58,10 +93,12 @@ from urllib.parse import urljoin
 from itemadapter import ItemAdapter
 from scrapy import Request, signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest, NotConfigured
+from scrapy.http.request import NO_CALLBACK
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.url import url_is_from_any_domain
 
 from crawler.incremental_dataset import SyncReport, sync
-from crawler.incremental_state import SeenStore, SqliteSeenStore, StateError
+from crawler.incremental_state import DAY, SeenStore, SqliteSeenStore, StateError
 from crawler.urls import url_key
 from pipelines import defaults
 
@@ -69,6 +106,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
+    from scrapy.spiders import Spider
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
@@ -77,9 +115,14 @@ ENTRY_META = "smn_entry"
 VERDICT_META = "smn_verdict"
 OTHER = "other"
 DEAD = "dead"
+ERROR = "error"
+"""The spider's verdict on a page it could not judge: never remembered, its link stays
+pending, so the next run asks for it again."""
 DEAD_STATUSES = frozenset({404, 410})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 DEFAULT_RECHECK_DAYS = 7.0
+DEFAULT_PENDING_ATTEMPTS = 5
+FINISHED = "finished"
 STATE_NAME = "state.sqlite"
 # Links of one response are looked up together: one query (one round trip for a shared
 # store) per page instead of one per link.
@@ -91,6 +134,7 @@ class IncrementalConfig:
     state: Path
     dataset: Path
     recheck_days: float
+    pending_attempts: int = DEFAULT_PENDING_ATTEMPTS
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
@@ -108,7 +152,10 @@ class IncrementalConfig:
         recheck = settings.getfloat("SMN_STATE_RECHECK_DAYS", DEFAULT_RECHECK_DAYS)
         if recheck < 0:
             raise ValueError(f"SMN_STATE_RECHECK_DAYS must be >= 0, got {recheck}")
-        return cls(Path(state), Path(output), recheck)
+        attempts = settings.getint("SMN_STATE_PENDING_ATTEMPTS", DEFAULT_PENDING_ATTEMPTS)
+        if attempts < 1:
+            raise ValueError(f"SMN_STATE_PENDING_ATTEMPTS must be >= 1, got {attempts}")
+        return cls(Path(state), Path(output), recheck, attempts)
 
 
 def _key(url: str) -> str | None:
@@ -122,6 +169,14 @@ def _keys(urls: Iterable[str]) -> set[str]:
     return {k for k in map(_key, urls) if k is not None}
 
 
+def _response_urls(response: Response) -> list[str]:
+    return [response.url, *response.meta.get("redirect_urls", ())]
+
+
+def _response_keys(response: Response) -> set[str]:
+    return _keys(_response_urls(response))
+
+
 class IncrementalRun:
     """The state as one crawl uses it: opened and synced with the dataset when the spider
     opens, synced again and closed when it closes. Shared by the middlewares of a crawler."""
@@ -131,6 +186,15 @@ class IncrementalRun:
         self.config = config
         self._store: SeenStore | None = None
         self._skipped: set[str] = set()
+        # Page observations (key -> kind), stored only when the run finishes: a run that
+        # did not may not have followed their links (docs/faults.md, gap 3).
+        self._observed: dict[str, str] = {}
+        self._observed_responses: Counter[str] = Counter()
+        # The frontier as this run touched it: keys it made or resumed pending, keys whose
+        # page it judged, and keys of pages judged articles (settled once stored).
+        self._tried: set[str] = set()
+        self._judged: set[str] = set()
+        self._extracted: set[str] = set()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -148,6 +212,10 @@ class IncrementalRun:
         return self.crawler.stats
 
     @property
+    def opened(self) -> bool:
+        return self._store is not None
+
+    @property
     def store(self) -> SeenStore:
         if self._store is None:
             raise RuntimeError("the incremental state is used before the spider opened")
@@ -155,11 +223,16 @@ class IncrementalRun:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def spider_opened(self) -> None:
+    def open_store(self) -> tuple[SeenStore, str]:
+        """The store this run uses, and how to name it in the log; StateError when it
+        cannot be opened. The one place that picks the implementation (a distributed crawl
+        overrides it with the shared one)."""
         config = self.config
+        return SqliteSeenStore(config.state, recheck_days=config.recheck_days), str(config.state)
+
+    def spider_opened(self) -> None:
         try:
-            # The one place that picks the implementation (a shared store would go here).
-            store = SqliteSeenStore(config.state, recheck_days=config.recheck_days)
+            store, name = self.open_store()
         except StateError as exc:
             logger.error("Incremental state unusable: %s", exc)
             self.stats.set_value("smn/error/state", 1)
@@ -172,7 +245,7 @@ class IncrementalRun:
         logger.info(
             "Incremental state %s%s: %d dataset files (%d new, %d rows; %d gone), "
             "%d expired page observations dropped",
-            config.state,
+            name,
             " (rebuilt from the dataset)" if store.created else "",
             len(store.ingested_files()),
             report.ingested,
@@ -181,7 +254,7 @@ class IncrementalRun:
             pruned,
         )
 
-    def spider_closed(self) -> None:
+    def spider_closed(self, reason: str) -> None:
         if self._store is None:
             return
         try:
@@ -190,9 +263,50 @@ class IncrementalRun:
             # point only means the next run ingests them instead.
             report = self._sync()
             logger.info("Incremental state: %d files of this run ingested", report.ingested)
+            self._store_observations(reason)
+            self._settle_pending()
         finally:
             self._store.close()
             self._store = None
+            self._forget_run()
+
+    def _forget_run(self) -> None:
+        self._skipped.clear()
+        self._observed.clear()
+        self._observed_responses.clear()
+        self._tried.clear()
+        self._judged.clear()
+        self._extracted.clear()
+
+    def _store_observations(self, reason: str) -> None:
+        if reason != FINISHED:
+            if self._observed:
+                logger.info(
+                    "Run closed with reason %r: %d page observations not stored (their links "
+                    "may not all have been followed)",
+                    reason,
+                    len(self._observed),
+                )
+            return
+        now = time.time()
+        by_kind: dict[str, list[str]] = {}
+        for key, kind in self._observed.items():
+            by_kind.setdefault(kind, []).append(key)
+        for kind, keys in by_kind.items():
+            self.store.add_pages(keys, kind, now)
+        for kind, count in self._observed_responses.items():
+            self.stats.inc_value(f"smn/incremental/recorded/{kind}", count)
+
+    def _settle_pending(self) -> None:
+        """Remove the links whose pages this run judged from the frontier (whatever the
+        close reason: their own links are pending by now); count an attempt for those it
+        made or resumed and did not judge."""
+        settled = set(self._judged)
+        if self._extracted:
+            # Settled only once the dataset holds the article (ingested just now).
+            settled |= self.store.lookup(self._extracted, time.time()).keys()
+        self.store.remove_pending(settled)
+        self.store.count_attempts(self._tried - settled)
 
     def _sync(self) -> SyncReport:
         report = sync(self.store, self.config.dataset)
@@ -238,10 +352,89 @@ class IncrementalRun:
         logger.debug("Skipped known %s <%s>", kind, request.url)
 
     def record_pages(self, response: Response, kind: str) -> None:
-        """Remember a response's page (and the URLs that redirected to it) as ``kind``."""
-        keys = _keys([response.url, *response.meta.get("redirect_urls", ())])
-        self.store.add_pages(keys, kind, time.time())
-        self.stats.inc_value(f"smn/incremental/recorded/{kind}")
+        """Remember a response's page (and the URLs that redirected to it) as ``kind``, in
+        the state if the run finishes."""
+        for key in _response_keys(response):
+            self._observed[key] = kind
+        self._observed_responses[kind] += 1
+
+    # -- the frontier --------------------------------------------------------------------
+
+    def add_pending(self, requests: Sequence[Request]) -> None:
+        """Make the links of ``requests`` pending, before they are scheduled (one write)."""
+        links: dict[str, str] = {}
+        for request in requests:
+            key = _key(request.url)
+            if key is None or key in self._tried or key in self._judged or key in self._extracted:
+                continue
+            links[key] = request.url
+        if not links:
+            return
+        self._tried.update(links)
+        added = self.store.add_pending(links, time.time())
+        if added:
+            self.stats.inc_value("smn/incremental/pending_added", added)
+
+    def judged(self, urls: Iterable[str], *, article: bool = False) -> None:
+        """These URLs' page got a judgement (``article``: it held one, to be stored)."""
+        keys = _keys(urls)
+        if article:
+            self._extracted |= keys
+        else:
+            self._judged |= keys
+
+    def redirected(self, sources: Iterable[str], target_url: str) -> None:
+        """A redirect answered for ``sources``: the frontier moves to its target (whose
+        follow-up request skips the spider middlewares)."""
+        target = _key(target_url)
+        if target is None:
+            return
+        if target not in self._tried and target not in self._judged:
+            self._tried.add(target)
+            if self.store.add_pending({target: target_url}, time.time()):
+                self.stats.inc_value("smn/incremental/pending_added")
+        # A redirect to itself settles nothing.
+        self._judged |= _keys(sources) - {target}
+
+    def resume_pending(self, in_scope: Callable[[str], bool] | None = None) -> list[str]:
+        """The pending links' URLs to start with, oldest first, after dropping those the
+        state knows (stored, judged) and giving up those tried long enough. Links
+        ``in_scope`` rejects (sites this run does not crawl) stay as they are: the
+        off-site filter would refuse them, which would settle them."""
+        now = time.time()
+        links = self.store.pending()
+        if not links:
+            return []
+        known = self.store.lookup([link.key for link in links], now)
+        if in_scope is not None:
+            links = [link for link in links if link.key in known or in_scope(link.url)]
+        recheck = self.config.recheck_days * DAY
+        exhausted = [
+            link
+            for link in links
+            if link.key not in known
+            and link.attempts >= self.config.pending_attempts
+            and now - link.added_at >= recheck
+        ]
+        for link in exhausted:
+            logger.warning(
+                "Giving up the pending link <%s>: still not fetched after %d runs, %.1f days",
+                link.url,
+                link.attempts,
+                (now - link.added_at) / DAY,
+            )
+        gone = {link.key for link in exhausted}
+        self.store.remove_pending(known.keys() | gone)
+        if gone:
+            self.stats.inc_value("smn/incremental/pending_dropped", len(gone))
+        rest = sorted(
+            (link for link in links if link.key not in known and link.key not in gone),
+            key=lambda link: (link.added_at, link.key),
+        )
+        self._tried.update(link.key for link in rest)
+        if rest:
+            logger.info("Resuming %d pending links of earlier runs", len(rest))
+        return [link.url for link in rest]
 
     def record_aliases(self, urls: Iterable[str], target_url: str) -> None:
         """Remember that ``urls`` lead to ``target_url``'s page."""
@@ -256,6 +449,14 @@ class IncrementalRun:
 
 # One run per crawler; weak, so a finished crawler takes its run with it.
 _RUNS: weakref.WeakKeyDictionary[Crawler, IncrementalRun] = weakref.WeakKeyDictionary()
+
+
+def _scope(spider: Spider | None) -> Callable[[str], bool] | None:
+    """Whether a URL is on the spider's ``allowed_domains`` (None: every URL is)."""
+    domains = [d for d in getattr(spider, "allowed_domains", None) or () if d]
+    if not domains:
+        return None
+    return lambda url: url_is_from_any_domain(url, domains)
 
 
 def _is_entry(meta: dict[str, Any]) -> bool:
@@ -276,36 +477,72 @@ class IncrementalSpiderMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(IncrementalRun.of(crawler))
 
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """The spider's entry points, then the links earlier runs left pending."""
+        # Read before the first entry point goes out, so that the links of this run's own
+        # first pages are not among them (the state could not be opened: none).
+        spider = self.run.crawler.spider
+        urls = self.run.resume_pending(_scope(spider)) if self.run.opened else []
+        async for out in start:
+            yield out
+        if not urls or not self.run.opened:
+            return
+        make = getattr(spider, "request_for", None)
+        requests = [make(url) if make is not None else Request(url) for url in urls]
+        kept = self.run.unknown(requests)
+        if kept:
+            self.run.stats.inc_value("smn/incremental/pending_resumed", len(kept))
+        for request in kept:
+            yield request
+
     async def process_spider_output(
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
-        pending: list[Request] = []
+        batch: list[Request] = []
+        items: list[Any] = []
         canonical: list[str] = []
         async for out in result:
             if isinstance(out, Request):
                 if _is_entry(out.meta):
                     yield out
                     continue
-                pending.append(out)
-                if len(pending) >= BATCH:
-                    for request in self.run.unknown(pending):
+                batch.append(out)
+                if len(batch) >= BATCH:
+                    for request in self._unknown(batch):
                         yield request
-                    pending = []
+                    batch = []
                 continue
             if ItemAdapter.is_item(out):
                 url = ItemAdapter(out).get("canonical_url")
                 if isinstance(url, str) and url:
                     canonical.append(url)
+                # Held until the page's links are pending: its row may be published at
+                # once (a file rolled over or evicted), and a kill before the links are
+                # would lose them for good (a stored article is never fetched again).
+                items.append(out)
+                continue
             yield out
-        for request in self.run.unknown(pending):
+        for request in self._unknown(batch):
             yield request
+        for item in items:
+            yield item
         # After the callback is done: the verdict is set while the page is parsed.
         self._observe(response, canonical)
 
+    def _unknown(self, requests: Sequence[Request]) -> list[Request]:
+        kept = self.run.unknown(requests)
+        # Pending before they are scheduled: a run killed now leaves them for the next.
+        self.run.add_pending(kept)
+        return kept
+
     def _observe(self, response: Response, canonical: list[str]) -> None:
+        verdict = response.meta.get(VERDICT_META)
+        if verdict == ERROR:
+            return  # not judged (an empty or binary answer, a dying worker): stays pending
+        # The page got an answer the spider read: its links have been yielded.
+        self.run.judged(_response_urls(response), article=verdict == "article")
         if _is_entry(response.meta):
             return  # always fetched: nothing to remember
-        verdict = response.meta.get(VERDICT_META)
         if verdict == OTHER:
             self.run.record_pages(response, OTHER)
         elif verdict == "article" and canonical:
@@ -317,12 +554,10 @@ class IncrementalSpiderMiddleware:
     def process_spider_exception(self, response: Response, exception: Exception) -> None:
         # HttpErrorMiddleware (nearer the engine) has turned the response into HttpError;
         # returning None leaves the exception to it.
-        if (
-            isinstance(exception, HttpError)
-            and response.status in DEAD_STATUSES
-            and not _is_entry(response.meta)
-        ):
-            self.run.record_pages(response, DEAD)
+        if isinstance(exception, HttpError) and response.status in DEAD_STATUSES:
+            self.run.judged(_response_urls(response))
+            if not _is_entry(response.meta):
+                self.run.record_pages(response, DEAD)
 
 
 class IncrementalRedirectMiddleware:
@@ -361,4 +596,13 @@ class IncrementalRedirectMiddleware:
             # duplicate filter drops it when the target was fetched earlier in the run).
             target = urljoin(request.url, location.decode("latin-1"))
             self.run.record_aliases([request.url], target)
+            # Requests components make for themselves (robots.txt) are no links.
+            if request.callback is not NO_CALLBACK:
+                self.run.redirected([request.url], target)
         return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        # The crawl itself refused the request (robots.txt, off-site, known redirect
+        # target, from a process_request): asking again next run would get the same.
+        if isinstance(exception, IgnoreRequest):
+            self.run.judged([request.url])

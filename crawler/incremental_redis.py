@@ -19,7 +19,9 @@ Keys (``<p>`` is the prefix, ``<crawl>:state`` by default; see docs/distributed.
 * ``<p>:files:<scope>``: hash, relative path of an ingested file -> ``"<size> <mtime_ns>"``;
 * ``<p>:file:<scope>|<path>``: set, the article keys read from that file;
 * ``<p>:pages``: hash, key -> ``"<kind>\\t<epoch seconds>"``;
-* ``<p>:aliases``: hash, source key -> target key.
+* ``<p>:aliases``: hash, source key -> target key;
+* ``<p>:pending``: hash, pending link key -> ``"<attempts>\\t<epoch first added>\\t<url>"``
+  (the frontier kept between runs: see :mod:`crawler.incremental`).
 
 **Scopes.** Each worker syncs the state with the dataset directory *it* sees
 (:func:`crawler.incremental_dataset.sync` forgets the ingested files that are not in it).
@@ -47,7 +49,7 @@ from typing import Any
 import redis
 from redis.typing import EncodableT, FieldT
 
-from crawler.incremental_state import DAY, DatasetFile, StateError
+from crawler.incremental_state import DAY, DatasetFile, PendingLink, StateError
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +112,27 @@ end
 return out
 """
 
+# Pending links: add those not pending yet (ARGV: when, then key, url pairs; the number
+# added), and count one more attempt for those still pending (ARGV: keys). KEYS: pending.
+_ADD_PENDING = """
+local added = 0
+for i = 2, #ARGV, 2 do
+  added = added + redis.call('HSETNX', KEYS[1], ARGV[i], '0\t' .. ARGV[1] .. '\t' .. ARGV[i + 1])
+end
+return added
+"""
+_COUNT_ATTEMPTS = """
+for i = 1, #ARGV do
+  local value = redis.call('HGET', KEYS[1], ARGV[i])
+  if value then
+    local tab = string.find(value, '\t', 1, true)
+    local attempts = tonumber(string.sub(value, 1, tab - 1)) + 1
+    redis.call('HSET', KEYS[1], ARGV[i], attempts .. string.sub(value, tab))
+  end
+end
+return #ARGV
+"""
+
 
 def default_scope(dataset: Path) -> str:
     """``<hostname>:<absolute dataset path>``: the files one machine sees in one directory."""
@@ -152,10 +175,13 @@ class RedisSeenStore:
         self._articles = f"{prefix}:articles"
         self._pages = f"{prefix}:pages"
         self._aliases = f"{prefix}:aliases"
+        self._pending = f"{prefix}:pending"
         self._files = f"{prefix}:files:{scope}"
         self._lookup = client.register_script(_LOOKUP)
         self._add = client.register_script(_ADD_ARTICLES)
         self._forget = client.register_script(_FORGET_FILE)
+        self._add_pending = client.register_script(_ADD_PENDING)
+        self._count_attempts = client.register_script(_COUNT_ATTEMPTS)
         try:
             self.created = bool(client.sadd(f"{prefix}:scopes", scope))
         except redis.RedisError as exc:
@@ -278,6 +304,29 @@ class RedisSeenStore:
             if page is None and count is None
         ]
 
+    def add_pending(self, links: Mapping[str, str], when: float) -> int:
+        added = 0
+        items = list(links.items())
+        for start in range(0, len(items), _CHUNK):
+            flat = [part for pair in items[start : start + _CHUNK] for part in pair]
+            added += int(self._add_pending(keys=[self._pending], args=[repr(when), *flat]))
+        return added
+
+    def pending(self) -> list[PendingLink]:
+        out = []
+        for key, value in self.client.hscan_iter(self._pending, count=1000):
+            attempts, when, url = _str(value).split("\t", 2)
+            out.append(PendingLink(_str(key), url, float(when), int(attempts)))
+        return out
+
+    def count_attempts(self, keys: Iterable[str]) -> None:
+        for chunk in _chunks(set(keys)):
+            self._count_attempts(keys=[self._pending], args=chunk)
+
+    def remove_pending(self, keys: Iterable[str]) -> None:
+        for chunk in _chunks(set(keys)):
+            self.client.hdel(self._pending, *chunk)
+
     def close(self) -> None:
         self.client.close()
 
@@ -288,12 +337,14 @@ def state_counts(client: redis.Redis, prefix: str) -> dict[str, Any]:
     pipe.hlen(f"{prefix}:articles")
     pipe.hlen(f"{prefix}:pages")
     pipe.hlen(f"{prefix}:aliases")
+    pipe.hlen(f"{prefix}:pending")
     pipe.smembers(f"{prefix}:scopes")
-    articles, pages, aliases, scopes = pipe.execute()
+    articles, pages, aliases, pending, scopes = pipe.execute()
     return {
         "articles": articles,
         "pages": pages,
         "aliases": aliases,
+        "pending": pending,
         "scopes": sorted(_str(s) for s in scopes),
     }
 

@@ -15,6 +15,11 @@ Three kinds of knowledge, with different levels of trust:
 * **Aliases** say that one URL leads to another: a redirect, or a page whose canonical URL
   is another. An alias knows nothing by itself; a key is known through it only while its
   target is, so it never outlives what it points to.
+* **Pending links** are the frontier: links a run yielded that the state did not know,
+  kept (with their URL) until a run has judged their page, so that a link seen only on a
+  page that is never fetched again (a stored article) outlives a killed run or a failed
+  download. Each carries when it was first added and how many runs ended without
+  judging it; what to do with them is :mod:`crawler.incremental`'s business.
 
 Keys are :func:`crawler.urls.url_key` values; the store never canonicalises.
 
@@ -50,11 +55,26 @@ class DatasetFile:
     mtime_ns: int
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class PendingLink:
+    """A link of the frontier: found by a run, its page not judged by any run yet."""
+
+    key: str
+    url: str
+    added_at: float
+    """Epoch seconds when a run first found it."""
+    attempts: int
+    """Runs that ended (not killed) with it still pending."""
+
+
 class SeenStore(Protocol):
     """What earlier runs stored and saw. Implementations: :class:`SqliteSeenStore`; a shared
     one (Redis) for distributed crawls must keep the same guarantees: article keys only
     through :meth:`add_articles` with the file they came from, and :meth:`forget_files`
     removing exactly the keys of those files (a key stored by two files stays known)."""
+
+    created: bool
+    """The store was new (missing, or rebuilt): the whole dataset is ingested into it."""
 
     def lookup(self, keys: Collection[str], now: float) -> dict[str, str]:
         """The known keys among ``keys``, each with its kind: ``"article"`` for a stored
@@ -89,9 +109,28 @@ class SeenStore(Protocol):
         the number of pages dropped. A store with native expiry may do nothing."""
         ...
 
+    def add_pending(self, links: Mapping[str, str], when: float) -> int:
+        """Remember links (key -> URL) whose pages are yet to be judged, at ``when``; a key
+        already pending keeps its URL, age and attempts. The number of keys new to it."""
+        ...
+
+    def pending(self) -> list[PendingLink]:
+        """Every pending link."""
+        ...
+
+    def count_attempts(self, keys: Iterable[str]) -> None:
+        """One more run ended with these keys still pending (keys not pending are ignored)."""
+        ...
+
+    def remove_pending(self, keys: Iterable[str]) -> None:
+        """These links' pages were judged, or they are given up: no longer pending."""
+        ...
+
     def close(self) -> None: ...
 
 
+# Still 1 with the pending table: CREATE TABLE IF NOT EXISTS adds it to an older state,
+# and an older crawler ignores it (a version bump would make it move the state aside).
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -115,6 +154,12 @@ CREATE TABLE IF NOT EXISTS pages (
 CREATE TABLE IF NOT EXISTS aliases (
     source TEXT PRIMARY KEY,
     target TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (
+    key TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    added_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 """
 # SQLite's limit on bound parameters is 32766 since 3.32; stay far below it.
@@ -287,6 +332,40 @@ class SqliteSeenStore:
                 " AND NOT EXISTS (SELECT 1 FROM articles WHERE key = aliases.target)"
             )
             return pages.rowcount
+
+    def add_pending(self, links: Mapping[str, str], when: float) -> int:
+        rows = [(key, url, when) for key, url in links.items()]
+        if not rows:
+            return 0
+        with self._write() as db:
+            cursor = db.executemany(
+                "INSERT OR IGNORE INTO pending (key, url, added_at) VALUES (?, ?, ?)", rows
+            )
+            return max(cursor.rowcount, 0)
+
+    def pending(self) -> list[PendingLink]:
+        rows = self._db.execute("SELECT key, url, added_at, attempts FROM pending")
+        return [PendingLink(*row) for row in rows]
+
+    def count_attempts(self, keys: Iterable[str]) -> None:
+        listed = set(keys)
+        if not listed:
+            return
+        with self._write() as db:
+            for chunk in _chunks(listed):
+                db.execute(
+                    "UPDATE pending SET attempts = attempts + 1"
+                    f" WHERE key IN ({_marks(len(chunk))})",
+                    chunk,
+                )
+
+    def remove_pending(self, keys: Iterable[str]) -> None:
+        listed = set(keys)
+        if not listed:
+            return
+        with self._write() as db:
+            for chunk in _chunks(listed):
+                db.execute(f"DELETE FROM pending WHERE key IN ({_marks(len(chunk))})", chunk)
 
     def close(self) -> None:
         self._db.close()

@@ -58,8 +58,9 @@ LOG_LEVEL = "INFO"
 SMN_OUTPUT = "output/articles"
 SMN_EXTRACT_WORKERS = 0
 
-# Incremental runs (crawler/incremental.py, docs/incremental.md): links to pages that earlier
-# runs stored or found not worth fetching are dropped; entry points are always fetched.
+# Incremental runs (crawler/incremental.py, README "Incremental runs"): links to pages that
+# earlier runs stored or found not worth fetching are dropped; entry points are always
+# fetched.
 # 950: nearest the spider, so dropped links are not counted by the other middlewares first.
 SPIDER_MIDDLEWARES = {"crawler.incremental.IncrementalSpiderMiddleware": 950}
 # Sees a 3xx before RedirectMiddleware (600) does; drops follow-ups of known targets.
@@ -67,8 +68,9 @@ DOWNLOADER_MIDDLEWARES["crawler.incremental.IncrementalRedirectMiddleware"] = 61
 SMN_INCREMENTAL = True
 SMN_STATE = None  # None: state.sqlite beside the SMN_OUTPUT directory; "": off
 SMN_STATE_RECHECK_DAYS = 7
+SMN_STATE_PENDING_ATTEMPTS = 5  # finished runs a link may stay pending before it is given up
 
-# --- Cron-grade runs (docs/cron.md) -------------------------------------------------------
+# --- Cron-grade runs (README "Running from cron") -----------------------------------------
 # The project's `crawl` command replaces Scrapy's: it locks the dataset, and its exit code
 # and last line say whether the run succeeded (crawler/run_outcome.py).
 COMMANDS_MODULE = "crawler.commands"
@@ -115,7 +117,7 @@ for _stock in (
     # None disables a stock class (the dict above was typed with int values only)
     DOWNLOADER_MIDDLEWARES[_stock] = None  # type: ignore[assignment]
 
-# --- Throughput (benchmarks/throughput.py, docs/benchmarks.md) -----------------------------
+# --- Throughput (benchmarks/throughput.py, README "Benchmarks") --------------------------
 # Scrapy handles each response's output with CONCURRENT_ITEMS asyncio tasks (100 by
 # default), created per response whatever it yields; our callbacks yield one item and a
 # handful of new links, and the pipelines are synchronous, so 8 lose nothing and save about

@@ -32,6 +32,7 @@ from crawler.incremental_state import ARTICLE, DatasetFile
 from crawler.urls import url_key
 from replica.server import ReplicaHandle, serve_replica
 from tests.crawl_run import REPO, crawl_command
+from tests.test_incremental import exercise_pending
 
 SCALE = 300
 RUN = "20261123T120000Z-test00"
@@ -339,6 +340,12 @@ def test_redis_state_keeps_the_seen_store_guarantees(redis_url: str, tmp_path: P
     other.forget_files([DatasetFile(b.path, 21, 3).path])
     assert store.lookup(["k3"], 0) == {"k3": ARTICLE}
     client.close()
+
+
+def test_redis_state_keeps_pending_links_until_removed(redis_url: str) -> None:
+    exercise_pending(
+        lambda: RedisSeenStore.from_url(redis_url, "t:state", recheck_days=7, scope="here")
+    )
 
 
 def test_redis_state_does_not_forget_a_file_still_published(redis_url: str, tmp_path: Path) -> None:

@@ -1,12 +1,14 @@
-"""Incremental runs: the state store, its ingestion of the dataset, the middlewares, and four
-crawls of the replica (full, unchanged, one new article, state deleted)."""
+"""Incremental runs: the state store, its ingestion of the dataset, the middlewares, four
+crawls of the replica (full, unchanged, one new article, state deleted), and two more for
+a failed download that the next run fetches."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,14 +29,15 @@ from crawler.incremental import (
     IncrementalSpiderMiddleware,
 )
 from crawler.incremental_dataset import published_files, sync
-from crawler.incremental_state import DAY, DatasetFile, SqliteSeenStore
+from crawler.incremental_state import DAY, DatasetFile, PendingLink, SeenStore, SqliteSeenStore
 from crawler.items import Article
 from crawler.sites import select_sites
+from crawler.spiders.smn import ARTICLE_PRIORITY, SmnSpider
 from crawler.urls import url_key
 from pipelines.parquet_files import PartFile
 from pipelines.parquet_writer import ParquetDatasetPipeline
 from pipelines.schema import article_schema, rows_to_table, to_row
-from replica import render_classic, render_feeds
+from replica import faults, render_classic, render_feeds
 from replica.app import Request as ReplicaRequest
 from replica.app import Response as ReplicaResponse
 from replica.app import from_direct
@@ -196,6 +199,38 @@ def test_corrupt_state_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
     store.close()
 
 
+def exercise_pending(open_store: Callable[[], SeenStore]) -> None:
+    """The pending-links API of a store; ``open_store`` opens the same state again. Shared
+    with the Redis store's test (tests/test_distributed.py)."""
+    store = open_store()
+    try:
+        assert store.pending() == []
+        assert store.add_pending({"k1": "https://a/1", "k2": "https://a/2"}, T0) == 2
+        # Already pending: keeps its URL, age and attempts.
+        assert store.add_pending({"k2": "https://a/2?again", "k3": "https://a/3"}, T0 + 60) == 1
+        store.count_attempts(["k1", "k3", "k3", "not-pending"])
+        store.count_attempts(["k3"])
+        store.remove_pending(["k2", "never-pending"])
+    finally:
+        store.close()
+    again = open_store()
+    try:
+        assert sorted(again.pending()) == [
+            PendingLink("k1", "https://a/1", T0, 1),
+            PendingLink("k3", "https://a/3", T0 + 60, 2),
+        ]
+        # A pending link is no knowledge: the lookup ignores it.
+        assert again.lookup(["k1", "k3"], T0) == {}
+        again.remove_pending(["k1", "k3"])
+        assert again.pending() == []
+    finally:
+        again.close()
+
+
+def test_sqlite_store_keeps_pending_links_until_removed(tmp_path: Path) -> None:
+    exercise_pending(lambda: SqliteSeenStore(tmp_path / "state.sqlite", recheck_days=7))
+
+
 def test_published_files_skip_hidden_names(tmp_path: Path) -> None:
     output = tmp_path / "articles"
     write_dataset(output, [article(1)], "run1")
@@ -240,12 +275,48 @@ def opened(tmp_path: Path) -> Iterator[Crawler]:
     run = IncrementalRun.of(crawler)
     run.spider_opened()
     yield crawler
-    run.spider_closed()
+    if run.opened:
+        run.spider_closed(reason="finished")
+
+
+def next_run(crawler: Crawler, reason: str | None = "finished") -> IncrementalRun:
+    """Close ``crawler``'s run with ``reason`` (None: killed, no close at all) and open the
+    next run on the same state, as a new crawler."""
+    run = IncrementalRun.of(crawler)
+    if reason is None:
+        run.store.close()  # the process died: nothing of the close ran
+        run._store = None
+    else:
+        run.spider_closed(reason=reason)
+    return opened_run(crawler.settings.copy_to_dict())
+
+
+def opened_run(settings: dict[str, Any]) -> IncrementalRun:
+    crawler = get_crawler(Spider, settings)
+    crawler.spider = Spider.from_crawler(crawler, name="smn")
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    run = IncrementalRun.of(crawler)
+    run.spider_opened()
+    return run
 
 
 def html(url: str, status: int = 200, **meta: Any) -> HtmlResponse:
     request = Request(url, meta=meta)
     return HtmlResponse(url, status=status, body=b"<html></html>", request=request)
+
+
+def started(mw: IncrementalSpiderMiddleware, entries: list[Request]) -> list[Request]:
+    """What the middleware makes of the spider's start (``entries``)."""
+
+    async def start() -> AsyncIterator[Any]:
+        for x in entries:
+            yield x
+
+    async def run() -> list[Request]:
+        return [x async for x in mw.process_start(start())]
+
+    return asyncio.run(run())
 
 
 def collect(mw: IncrementalSpiderMiddleware, response: Response, out: list[Any]) -> list[Any]:
@@ -270,7 +341,8 @@ def test_spider_middleware_drops_known_links_and_records_pages(opened: Crawler) 
     new = Request("https://www.spacewar.com/reports/story_2_999.html")
     entry = Request("https://www.spacewar.com/reports/story_1_999.html", meta={"smn_entry": True})
     item = article(7)
-    assert collect(mw, listing, [known, item, new, entry]) == [item, entry, new]
+    # The item after the links: they are pending before its row can be published.
+    assert collect(mw, listing, [known, item, new, entry]) == [entry, new, item]
     assert stats.get_value("smn/incremental/skipped/article") == 1
 
     about = html("https://www.spacewar.com/about.html", smn_verdict="other")
@@ -287,9 +359,158 @@ def test_spider_middleware_drops_known_links_and_records_pages(opened: Crawler) 
         Request("https://www.spacewar.com/gone.html"),
         Request("https://www.spacewar.com/entry.html"),
     ]
+    # Stored when the run finishes: the next run skips them.
+    later = next_run(opened)
+    mw = IncrementalSpiderMiddleware(later)
     assert collect(mw, listing, links) == links[3:]
-    assert stats.get_value("smn/incremental/skipped/other") == 2
-    assert stats.get_value("smn/incremental/skipped/dead") == 1
+    assert later.stats.get_value("smn/incremental/skipped/other") == 2
+    assert later.stats.get_value("smn/incremental/skipped/dead") == 1
+
+
+@pytest.mark.parametrize("reason", ["shutdown", "closespider_timeout", None])
+def test_a_run_that_does_not_finish_stores_no_page_observation(
+    opened: Crawler, reason: str | None
+) -> None:
+    """Stopped early or killed (None), a run may not have followed the links of the pages
+    it judged not worth fetching again: the next run fetches them."""
+    mw = IncrementalSpiderMiddleware.from_crawler(opened)
+    collect(mw, html("https://www.spacewar.com/archive/", smn_verdict="other"), [])
+    gone = html("https://www.spacewar.com/gone.html", status=404)
+    mw.process_spider_exception(gone, HttpError(gone, "Ignoring non-200 response"))
+    assert opened.stats is not None
+    later = next_run(opened, reason)
+    assert opened.stats.get_value("smn/incremental/recorded/other") is None
+    links = [Request("https://www.spacewar.com/archive/"), Request(gone.url)]
+    listing = html("https://www.spacewar.com/", smn_verdict="listing")
+    assert collect(IncrementalSpiderMiddleware(later), listing, links) == links
+    # The same run, finished, stores them.
+    collect(IncrementalSpiderMiddleware(later), html(links[0].url, smn_verdict="other"), [])
+    last = next_run(later.crawler, "finished")
+    assert later.stats.get_value("smn/incremental/recorded/other") == 1
+    assert collect(IncrementalSpiderMiddleware(last), listing, links) == [links[1]]
+
+
+def pending_urls(run: IncrementalRun) -> list[str]:
+    return sorted(link.url for link in run.store.pending())
+
+
+def test_links_stay_pending_until_a_run_judges_their_page(opened: Crawler) -> None:
+    """The frontier outlives killed runs: links found on an article page (never fetched
+    again once stored) are pending until their pages got an answer, and every run starts
+    with the pending ones after its entry points."""
+    y = html(article(1).url, smn_verdict="article")
+    x, z, failing = (Request(article(i).url) for i in (2, 3, 4))
+    section = Request("https://www.spacewar.com/Military_Space.html")
+    mw = IncrementalSpiderMiddleware.from_crawler(opened)
+    run = IncrementalRun.of(opened)
+    pending_when_the_item_left: list[str] = []
+
+    async def callback() -> AsyncIterator[Any]:
+        for out in (article(1), x, z, failing, section):
+            yield out
+
+    async def consume() -> list[Any]:
+        passed = []
+        async for out in mw.process_spider_output(y, callback()):
+            if isinstance(out, Article):  # on its way to the dataset writer
+                pending_when_the_item_left.extend(pending_urls(run))
+            passed.append(out)
+        return passed
+
+    assert asyncio.run(consume()) == [x, z, failing, section, article(1)]
+    # A row published at once, then a kill, loses none of the page's links.
+    assert pending_when_the_item_left == sorted([x.url, z.url, failing.url, section.url])
+    assert opened.stats is not None
+    assert opened.stats.get_value("smn/incremental/pending_added") == 4
+    # x is extracted and its row published, z extracted only; then the run is killed.
+    collect(mw, html(x.url, smn_verdict="article"), [article(2)])
+    collect(mw, html(z.url, smn_verdict="article"), [article(3)])
+    collect(mw, html(section.url, smn_verdict="listing"), [])
+    write_dataset(Path(opened.settings["SMN_OUTPUT"]), [article(2)], "killed")
+    second = next_run(opened, reason=None)
+    entry = Request("https://www.spacewar.com/", meta={"smn_entry": True})
+    mw = IncrementalSpiderMiddleware(second)
+    # x is stored: dropped at open. The rest is resumed after the entry points.
+    resumed = started(mw, [entry])
+    assert [r.url for r in resumed] == [entry.url, *sorted([z.url, failing.url, section.url])]
+    assert second.stats.get_value("smn/incremental/pending_resumed") == 3
+    # This run judges the section and extracts z (not written: the writer dropped it); the
+    # download of the failing one fails.
+    collect(mw, html(section.url, smn_verdict="listing"), [])
+    collect(mw, html(z.url, smn_verdict="article"), [article(3)])
+    third = next_run(second.crawler, "finished")
+    assert pending_urls(third) == sorted([z.url, failing.url])
+    assert {link.attempts for link in third.store.pending()} == {1}
+
+
+def test_a_page_answered_with_junk_stays_pending(opened: Crawler) -> None:
+    """An empty or binary answer (verdict "error") is no judgement of the page: its link
+    stays pending and the next run asks again; an "other" page is settled."""
+    listing = html("https://www.spacewar.com/Military_Space.html", smn_verdict="listing")
+    junk, about = Request(article(5).url), Request("https://www.spacewar.com/about.html")
+    mw = IncrementalSpiderMiddleware.from_crawler(opened)
+    collect(mw, listing, [junk, about])
+    collect(mw, html(junk.url, smn_verdict="error"), [])
+    collect(mw, html(about.url, smn_verdict="other"), [])
+    after = next_run(opened, "finished")
+    assert pending_urls(after) == [junk.url]
+    assert after.store.lookup({url_key(about.url)}, time.time()) == {url_key(about.url): "other"}
+    assert not after.store.lookup({url_key(junk.url)}, time.time())
+
+
+def test_pending_links_are_requested_as_the_spider_links_them(tmp_path: Path) -> None:
+    spider = SmnSpider()
+    url = article(5).url
+    request = spider.request_for(url)
+    assert (request.url, request.callback, request.priority) == (
+        url,
+        spider.parse_page,
+        ARTICLE_PRIORITY,
+    )
+    assert spider.request_for("https://www.spacewar.com/spacewar.xml").callback == (
+        spider.parse_any
+    )
+
+
+def test_a_pending_link_waits_for_a_run_that_crawls_its_site(opened: Crawler) -> None:
+    spacewar, terradaily = Request(article(5).url), Request(BEHIND_URL)
+    listing = html("https://www.spacewar.com/", smn_verdict="listing")
+    collect(IncrementalSpiderMiddleware.from_crawler(opened), listing, [spacewar, terradaily])
+    run = next_run(opened, "finished")
+    assert run.crawler.spider is not None
+    run.crawler.spider.allowed_domains = ["spacewar.com"]  # -a sites=spacewar.com
+    assert [r.url for r in started(IncrementalSpiderMiddleware(run), [])] == [spacewar.url]
+    run = next_run(run.crawler, "finished")
+    assert {link.url: link.attempts for link in run.store.pending()} == {
+        spacewar.url: 2,
+        terradaily.url: 1,  # not tried by the SpaceWar run
+    }
+    resumed = started(IncrementalSpiderMiddleware(run), [])
+    assert sorted(r.url for r in resumed) == sorted([spacewar.url, terradaily.url])
+
+
+def test_a_link_pending_through_enough_runs_is_given_up(tmp_path: Path) -> None:
+    output = tmp_path / "articles"
+    settings = {
+        "SMN_OUTPUT": str(output),
+        "SMN_STATE_PENDING_ATTEMPTS": "2",
+        "SMN_STATE_RECHECK_DAYS": "0",
+    }
+    run = opened_run(settings)
+    failing = Request(article(4).url)
+    listing = html("https://www.spacewar.com/", smn_verdict="listing")
+    collect(IncrementalSpiderMiddleware(run), listing, [failing])
+    # Killed runs do not count: the link was never tried.
+    run = next_run(run.crawler, reason=None)
+    assert [r.url for r in started(IncrementalSpiderMiddleware(run), [])] == [failing.url]
+    run = next_run(run.crawler, reason=None)
+    for _ in range(2):  # two runs end without an answer for it
+        assert [r.url for r in started(IncrementalSpiderMiddleware(run), [])] == [failing.url]
+        run = next_run(run.crawler, reason="finished")
+    assert started(IncrementalSpiderMiddleware(run), []) == []
+    assert run.stats.get_value("smn/incremental/pending_dropped") == 1
+    assert run.store.pending() == []
+    run.spider_closed(reason="finished")
 
 
 def test_redirect_middleware_drops_follow_ups_of_known_targets(opened: Crawler) -> None:
@@ -500,3 +721,55 @@ def test_incremental_off_forces_a_full_crawl(
     assert len(fetched) == len(replica.manifest().articles) + 1
     # The dedup pipeline still keeps the dataset free of duplicates.
     assert len(rows(dataset)) == len(replica.manifest().articles) + 1
+
+
+# -- a failed download, fetched by the next run ----------------------------------------------
+
+# TerraDaily's Saharan dust story is linked from a SpaceWar article's RELATED CONTENT only:
+# once that article is stored, no page the next runs fetch links to it.
+BEHIND_URL = (
+    "https://www.terradaily.com/reports/"
+    "Saharan_dust_cloud_turns_skies_orange_over_southern_Spain_999.html"
+)
+BEHIND_SITES = "sites=spacewar.com,terradaily.com"
+
+
+def test_a_failed_download_is_fetched_by_the_next_run(
+    replica: ReplicaHandle, tmp_path: Path
+) -> None:
+    manifest = replica.manifest()
+    behind = manifest.article(BEHIND_URL)
+    assert behind is not None and behind.linked_from
+    assert all(manifest.article(u) is not None for u in behind.linked_from)
+    dataset = tmp_path / "articles"
+    host, path = urlsplit(BEHIND_URL).hostname or "", urlsplit(BEHIND_URL).path
+    replica.add_route(host, path, faults.status(500))
+    try:
+        first = crawl_sites(replica, dataset)
+    finally:
+        replica.remove_route(host, path)
+    keys = [url_key(r["url"]) for r in rows(dataset)]
+    assert url_key(BEHIND_URL) not in keys
+    assert {url_key(u) for u in behind.linked_from} <= set(keys)
+    assert first.requested.count(BEHIND_URL) >= 2  # retried, then given up
+    second = crawl_sites(replica, dataset)
+    assert BEHIND_URL in second.ok
+    keys = [url_key(r["url"]) for r in rows(dataset)]
+    assert keys.count(url_key(BEHIND_URL)) == 1
+    assert len(keys) == len(set(keys))
+    # Nothing is left for a third run.
+    third = crawl_sites(replica, dataset)
+    assert BEHIND_URL not in third.requested
+    assert "pending_resumed" not in third.run.output
+
+
+def crawl_sites(replica: ReplicaHandle, dataset: Path) -> Crawl:
+    replica.clear_log()
+    run = crawl(replica, dataset, "-a", BEHIND_SITES)
+    assert run.returncode == 0, run.output[-3000:]
+    records = replica.requests()
+
+    def url(r: Any) -> str:
+        return from_direct(f"{r.scheme}://{r.host}{r.path}" + (f"?{r.query}" if r.query else ""))
+
+    return Crawl(run, [url(r) for r in records], [url(r) for r in records if r.status == 200])

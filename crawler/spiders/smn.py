@@ -308,6 +308,13 @@ class SmnSpider(scrapy.Spider):
         self._links[key] = (url, is_feed, priority, fingerprint)
         return request
 
+    def request_for(self, url: str) -> scrapy.Request:
+        """A request for a page found by an earlier run (the incremental state's pending
+        links), made as a link to it would be."""
+        is_feed = looks_like_feed(url)
+        priority = 0 if is_feed or not looks_like_article(url) else ARTICLE_PRIORITY
+        return self._request(url, is_feed, priority)
+
     def _request(self, url: str, is_feed: bool, priority: int) -> scrapy.Request:
         if is_feed:
             return scrapy.Request(url, callback=self.parse_any)
