@@ -172,8 +172,11 @@ class ParquetDatasetPipeline:
     def close_spider(self) -> None:
         # Runs for every close reason: publishing what was written keeps every row
         # already accepted, and every published file is a complete Parquet file.
-        for key in list(self._partitions):
-            self._close_partition(self._partitions.pop(key))
+        # One at a time from the least recently used: publishing a partition may need a
+        # file, and making room for it publishes (and removes) others.
+        while self._partitions:
+            _, part = self._partitions.popitem(last=False)
+            self._close_partition(part)
         logger.info(
             "Dataset %s: %d rows in %d new files",
             self.output,

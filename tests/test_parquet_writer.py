@@ -247,6 +247,20 @@ def test_a_backfill_over_many_months_writes_a_file_per_month_in_bounded_memory(
     assert max(pq.ParquetFile(f).metadata.num_row_groups for f in files) <= 20
 
 
+def test_closing_publishes_every_buffered_partition_with_few_files_open(tmp_path: Path) -> None:
+    # At close, rows of more partitions than may have a file open wait in memory: each is
+    # written in turn, the others' files published to make room, and no row is lost.
+    out = tmp_path / "ds"
+    writer = open_writer(out, SMN_MAX_OPEN_FILES=2, SMN_ROW_GROUP_SIZE=2)
+    # month 1 waits in memory (least recently used); months 2 and 3 hold the open files
+    for i, month in enumerate([1, 2, 2, 3, 3]):
+        writer.process_item(article(i, published_date=dt.date(2026, month, 1)))
+    writer.close_spider()
+    assert read_all(out) == (5, 5, 5)
+    assert writer.crawler.stats.get_value("parquet/rows_written") == 5
+    assert not list(out.rglob(".*.tmp"))
+
+
 def test_crawl_id_filled_in_and_generated_when_missing(tmp_path: Path) -> None:
     out = tmp_path / "ds"
     writer = open_writer(out, crawl_id=None)
