@@ -13,6 +13,11 @@ columns are never read), so a URL stored by any earlier run is not stored again.
 
 Concurrent runs writing the same dataset do not see each other's rows of the run.
 
+Memory: the seed is the whole dataset, read again by every run, so URLs and story hashes
+are held as 16-byte digests (about 75 bytes a URL instead of about 250 as strings; a
+collision of two URLs has a chance near 2^-128 per pair); only the first copy of each story
+keeps its URL, for ``duplicate_of``.
+
 Settings:
 
 * ``SMN_DEDUP_ENABLED`` (bool, default True): False disables the pipeline.
@@ -22,6 +27,7 @@ Settings:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,15 +49,20 @@ logger = logging.getLogger(__name__)
 _SEED_COLUMNS = ("canonical_url", "url", "content_hash", "duplicate_of")
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
 class DedupPipeline:
     """Drop known canonical URLs; point syndicated copies at their first copy."""
 
     def __init__(self, crawler: Crawler, output: Path | None) -> None:
         self.crawler = crawler
         self.output = output
-        self.known_urls: set[str] = set()
-        # content_hash -> url of the first copy of the story
-        self.first_copy: dict[str, str] = {}
+        # digests of the canonical URL keys stored or seen
+        self.known_urls: set[bytes] = set()
+        # digest of a content_hash -> url of the first copy of the story
+        self.first_copy: dict[bytes, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -87,11 +98,11 @@ class DedupPipeline:
             dups = data.get("duplicate_of", [None] * n)
             for canon, url, digest, dup in zip(canonical, urls, hashes, dups, strict=True):
                 if canon or url:
-                    self.known_urls.add(url_key(canon or url))
+                    self.known_urls.add(_digest(url_key(canon or url)))
                 # A stored copy names its original; the original names itself.
                 first = dup or canon or url
                 if digest and first:
-                    self.first_copy.setdefault(digest, first)
+                    self.first_copy.setdefault(_digest(digest), first)
             rows += n
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("dedup/seed_rows", rows)
@@ -104,13 +115,14 @@ class DedupPipeline:
         key = url_key(url)
         stats = self.crawler.stats
         assert stats is not None
-        if key in self.known_urls:
+        known = _digest(key)
+        if known in self.known_urls:
             stats.inc_value("articles/dropped/duplicate_url")
             raise DropItem(f"duplicate_url: {key}", log_level="DEBUG")
-        self.known_urls.add(key)
+        self.known_urls.add(known)
         digest = adapter.get("content_hash")
         if digest:
-            first = self.first_copy.setdefault(digest, url)
+            first = self.first_copy.setdefault(_digest(digest), url)
             if first != url:
                 adapter["duplicate_of"] = first
                 stats.inc_value("articles/syndicated")
