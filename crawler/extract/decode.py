@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE
@@ -53,20 +54,28 @@ def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
 codecs.register_error("smn-cp1252", _cp1252_fallback)
 
 
+_mixed = threading.local()
+
+
 def _utf8_or_cp1252(err: UnicodeError) -> tuple[str, int]:
     # A byte that is no part of a valid UTF-8 sequence is read as windows-1252.
     if not isinstance(err, UnicodeDecodeError):
         raise err
+    _mixed.bytes = getattr(_mixed, "bytes", 0) + err.end - err.start
     bad = err.object[err.start : err.end]
     return bad.decode("cp1252", "smn-cp1252"), err.end
 
 
 codecs.register_error("smn-utf8-or-cp1252", _utf8_or_cp1252)
 
-_UTF8_SEQUENCE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
-_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+
+
+def _decode_mixed(body: bytes) -> tuple[str, int]:
+    """``body`` read as UTF-8, every invalid byte as windows-1252; and how many those were."""
+    _mixed.bytes = 0
+    text = body.decode("utf-8", "smn-utf8-or-cp1252")
+    return text, _mixed.bytes
 
 
 def _normalise_label(label: str | None) -> str | None:
@@ -96,17 +105,6 @@ def declared_charset(body: bytes, content_type: str | None = None) -> str | None
     return None
 
 
-def _mostly_utf8(body: bytes) -> bool:
-    """Whether most non-ASCII bytes of ``body`` form valid UTF-8 sequences."""
-    if body.isascii():
-        return False
-    sequences = _UTF8_SEQUENCE.findall(body)
-    if not sequences:
-        return False
-    in_sequences = sum(map(len, sequences))
-    return in_sequences * 2 >= len(_HIGH_BYTE.findall(body))
-
-
 def decode_html(body: bytes | str, content_type: str | None = None) -> str:
     """Decode a page to text: honour the declared charset, with the browsers' exceptions."""
     if isinstance(body, str):
@@ -120,8 +118,12 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> str:
         # Undeclared, or UTF-8: invalid bytes are windows-1252 (the network's old pages).
         return body.decode("utf-8", "smn-utf8-or-cp1252")
     if charset == "cp1252":
-        if _mostly_utf8(body):
-            return body.decode("utf-8", "smn-utf8-or-cp1252")
+        if body.isascii():
+            return body.decode("ascii")
+        text, cp1252_bytes = _decode_mixed(body)
+        high = len(body) - len(body.translate(None, _HIGH_BYTES))
+        if (high - cp1252_bytes) * 2 >= high:
+            return text  # most non-ASCII bytes are valid UTF-8: UTF-8 under a Latin-1 label
         return body.decode("cp1252", "smn-cp1252")
     try:
         return body.decode(charset, "replace")

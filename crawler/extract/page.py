@@ -49,6 +49,7 @@ def _without_stray_ends(text: str) -> str:
     return "".join(pieces)
 
 
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f]")
 _META = etree.XPath("//meta")
 _LINKS = etree.XPath("//link[@rel][@href]")
 _JSONLD = etree.XPath("//script[@type='application/ld+json']/text()")
@@ -101,7 +102,7 @@ def sniff(text: str) -> None:
         raise NotHtml("feed (RSS/Atom), not a page")
     if "<" not in head and "<" not in text[:65536]:
         raise NotHtml(NO_MARKUP)
-    controls = sum(1 for ch in head if ord(ch) < 9 or 13 < ord(ch) < 32)
+    controls = len(_CONTROLS.findall(head))
     if controls > len(head) // 20:
         raise NotHtml(BINARY)
 
