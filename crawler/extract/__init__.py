@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from crawler.extract import classic, fallback, modern
+from crawler.extract import classic, modern
 from crawler.extract.blocks import page_blocks
 from crawler.extract.decode import decode_html
 from crawler.extract.fields import (
@@ -119,6 +119,11 @@ def _extract_page(page: Page, url: str, fetched_at: dt.datetime) -> Extraction:
         elif layout == "modern":
             parts = modern.extract(page, url)
         else:
+            # Imported on first use: trafilatura costs the crawler process (which only
+            # unpickles the workers' results) memory and start-up time for nothing; the
+            # workers import it when they start (crawler.page_work.warm_up).
+            from crawler.extract import fallback
+
             parts = fallback.extract(page, url)
     except NotArticle as exc:
         return Extraction(None, str(exc), layout=layout or "fallback")
