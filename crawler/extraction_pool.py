@@ -115,10 +115,8 @@ class ExtractionPool:
         for _ in range(2):
             executor = self._start()
             try:
-                if self.workers > 1:
-                    with _main_hidden():
-                        future = executor.submit(analyse_page, body, url, content_type, fetched_at)
-                else:
+                hidden = _main_hidden() if self.workers > 1 else contextlib.nullcontext()
+                with hidden:
                     future = executor.submit(analyse_page, body, url, content_type, fetched_at)
                 return await asyncio.wrap_future(future)
             except BrokenProcessPool:

@@ -38,11 +38,6 @@ class Feed:
     laughs or an external-entity payload does. Its plain links are still followed."""
 
 
-def feed_links(body: bytes) -> list[str]:
-    """Item links of an RSS 2.0, RSS 1.0 or Atom feed, in feed order, without repeats."""
-    return read_feed(body).links
-
-
 def read_feed(body: bytes) -> Feed:
     """Read an RSS 2.0, RSS 1.0 or Atom feed; NotAFeed when the body is none."""
     head = body[:1024].lstrip()

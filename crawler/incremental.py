@@ -362,12 +362,15 @@ class IncrementalRun:
 
     def add_pending(self, requests: Sequence[Request]) -> None:
         """Make the links of ``requests`` pending, before they are scheduled (one write)."""
+        self._add_pending([r.url for r in requests])
+
+    def _add_pending(self, urls: Iterable[str]) -> None:
         links: dict[str, str] = {}
-        for request in requests:
-            key = _key(request.url)
+        for url in urls:
+            key = _key(url)
             if key is None or key in self._tried or key in self._judged or key in self._extracted:
                 continue
-            links[key] = request.url
+            links[key] = url
         if not links:
             return
         self._tried.update(links)
@@ -389,10 +392,7 @@ class IncrementalRun:
         target = _key(target_url)
         if target is None:
             return
-        if target not in self._tried and target not in self._judged:
-            self._tried.add(target)
-            if self.store.add_pending({target: target_url}, time.time()):
-                self.stats.inc_value("smn/incremental/pending_added")
+        self._add_pending([target_url])
         # A redirect to itself settles nothing.
         self._judged |= _keys(sources) - {target}
 

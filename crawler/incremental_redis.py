@@ -42,19 +42,21 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import redis
 from redis.typing import EncodableT, FieldT
 
-from crawler.incremental_state import DAY, DatasetFile, PendingLink, StateError
+from crawler.incremental_state import DAY, DatasetFile, PendingLink, StateError, chunks
 
 logger = logging.getLogger(__name__)
 
-# Keys per round trip: a lookup of one page's links is one or two round trips.
+# Keys in one Lua call or one batch of an alias scan.
 _CHUNK = 500
+
+# Keys per round trip: a lookup of one page's links is one or two round trips.
 
 # Store the keys of one file (replacing what the same path held) and mark it ingested.
 # KEYS: articles, files:<scope>, file:<scope>|<path>; ARGV: path, "size mtime", keys...
@@ -139,12 +141,6 @@ def default_scope(dataset: Path) -> str:
     return f"{socket.gethostname()}:{dataset.resolve()}"
 
 
-def _chunks(items: Collection[str]) -> Iterator[list[str]]:
-    listed = list(items)
-    for start in range(0, len(listed), _CHUNK):
-        yield listed[start : start + _CHUNK]
-
-
 def _meta(file: DatasetFile) -> str:
     return f"{file.size} {file.mtime_ns}"
 
@@ -214,7 +210,7 @@ class RedisSeenStore:
     def lookup(self, keys: Collection[str], now: float) -> dict[str, str]:
         found: dict[str, str] = {}
         oldest = repr(now - self.recheck)
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             # One round trip per chunk: a page's links are looked up together.
             flat = self._lookup(
                 keys=[self._pages, self._articles, self._aliases], args=[oldest, *chunk]
@@ -276,7 +272,7 @@ class RedisSeenStore:
             _, _, when = _str(value).partition("\t")
             if float(when or 0) < oldest:
                 expired.append(_str(key))
-        for chunk in _chunks(expired):
+        for chunk in chunks(expired):
             self.client.hdel(self._pages, *chunk)
         orphans: list[str] = []
         batch: list[tuple[str, str]] = []
@@ -286,7 +282,7 @@ class RedisSeenStore:
                 orphans += self._orphans(batch)
                 batch = []
         orphans += self._orphans(batch)
-        for chunk in _chunks(orphans):
+        for chunk in chunks(orphans):
             self.client.hdel(self._aliases, *chunk)
         return len(expired)
 
@@ -320,11 +316,11 @@ class RedisSeenStore:
         return out
 
     def count_attempts(self, keys: Iterable[str]) -> None:
-        for chunk in _chunks(set(keys)):
+        for chunk in chunks(set(keys)):
             self._count_attempts(keys=[self._pending], args=chunk)
 
     def remove_pending(self, keys: Iterable[str]) -> None:
-        for chunk in _chunks(set(keys)):
+        for chunk in chunks(set(keys)):
             self.client.hdel(self._pending, *chunk)
 
     def close(self) -> None:

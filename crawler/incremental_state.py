@@ -166,7 +166,8 @@ CREATE TABLE IF NOT EXISTS pending (
 _CHUNK = 500
 
 
-def _chunks(items: Collection[str]) -> Iterator[list[str]]:
+def chunks(items: Collection[str]) -> Iterator[list[str]]:
+    """``items`` in lists small enough for one SQLite statement or one Redis command."""
     listed = list(items)
     for start in range(0, len(listed), _CHUNK):
         yield listed[start : start + _CHUNK]
@@ -244,7 +245,7 @@ class SqliteSeenStore:
         found = self._direct(keys, now)
         rest = [k for k in keys if k not in found]
         aliases: dict[str, str] = {}
-        for chunk in _chunks(rest):
+        for chunk in chunks(rest):
             rows = self._db.execute(
                 f"SELECT source, target FROM aliases WHERE source IN ({_marks(len(chunk))})",
                 chunk,
@@ -259,7 +260,7 @@ class SqliteSeenStore:
 
     def _direct(self, keys: Collection[str], now: float) -> dict[str, str]:
         found: dict[str, str] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             marks = _marks(len(chunk))
             rows = self._db.execute(
                 f"SELECT key, kind FROM pages WHERE key IN ({marks}) AND checked_at >= ?",
@@ -312,13 +313,8 @@ class SqliteSeenStore:
             )
 
     def forget_files(self, paths: Iterable[str]) -> None:
-        listed = list(paths)
-        if not listed:
-            return
-        with self._write() as db:
-            for chunk in _chunks(listed):
-                # ON DELETE CASCADE removes the file's keys; other files' copies stay.
-                db.execute(f"DELETE FROM files WHERE path IN ({_marks(len(chunk))})", chunk)
+        # ON DELETE CASCADE removes the file's keys; other files' copies stay.
+        self._write_where_in("DELETE FROM files WHERE path IN ({})", paths)
 
     def prune(self, now: float) -> int:
         """Delete page observations older than the re-check interval (they no longer count)
@@ -348,24 +344,20 @@ class SqliteSeenStore:
         return [PendingLink(*row) for row in rows]
 
     def count_attempts(self, keys: Iterable[str]) -> None:
-        listed = set(keys)
-        if not listed:
-            return
-        with self._write() as db:
-            for chunk in _chunks(listed):
-                db.execute(
-                    "UPDATE pending SET attempts = attempts + 1"
-                    f" WHERE key IN ({_marks(len(chunk))})",
-                    chunk,
-                )
+        self._write_where_in("UPDATE pending SET attempts = attempts + 1 WHERE key IN ({})", keys)
 
     def remove_pending(self, keys: Iterable[str]) -> None:
-        listed = set(keys)
+        self._write_where_in("DELETE FROM pending WHERE key IN ({})", keys)
+
+    def _write_where_in(self, statement: str, values: Iterable[str]) -> None:
+        """Run ``statement`` (its ``{}`` the list of an ``IN``) over ``values``, chunked, in
+        one transaction."""
+        listed = set(values)
         if not listed:
             return
         with self._write() as db:
-            for chunk in _chunks(listed):
-                db.execute(f"DELETE FROM pending WHERE key IN ({_marks(len(chunk))})", chunk)
+            for chunk in chunks(listed):
+                db.execute(statement.format(_marks(len(chunk))), chunk)
 
     def close(self) -> None:
         self._db.close()

@@ -122,7 +122,6 @@ class ParquetDatasetPipeline:
         # Partitions with buffered rows or an open file, least recently used first.
         self._partitions: OrderedDict[str, _Partition] = OrderedDict()
         self._buffered = 0
-        self._open = 0
         self._counter = 0
         self._started_at = time.time()
         self._failed = False
@@ -227,9 +226,8 @@ class ParquetDatasetPipeline:
         if not part.rows:
             return
         if part.file is None:
-            self._make_room(part)
+            self._make_room()
             part.file = self._new_file(self.output / part.key)
-            self._open += 1
         part.rows.sort(key=lambda r: r["site"])
         table = rows_to_table(part.rows)
         part.file.write(table)
@@ -237,16 +235,12 @@ class ParquetDatasetPipeline:
         if part.file.rows >= self.file_max_rows:
             self._publish(part)
 
-    def _make_room(self, wanting: _Partition) -> None:
+    def _make_room(self) -> None:
         """Publish the least recently used open files until another may be opened."""
-        for key in list(self._partitions):
-            if self._open < self.max_open_files:
-                return
-            lru = self._partitions[key]
-            if lru is wanting or lru.file is None:
-                continue
+        open_files = [p for p in self._partitions.values() if p.file is not None]
+        for lru in open_files[: max(0, len(open_files) - self.max_open_files + 1)]:
             self._close_partition(lru)
-            del self._partitions[key]
+            del self._partitions[lru.key]
 
     def _drop_rows(self, part: _Partition) -> None:
         """The partition's buffered rows are written, or lost."""
@@ -269,7 +263,6 @@ class ParquetDatasetPipeline:
         assert file is not None
         path = file.finish()
         part.file = None
-        self._open -= 1
         self.files_written.append(path)
         # counted on publication: rows of an aborted file were never readable
         self.stats.inc_value("parquet/rows_written", file.rows)
@@ -291,7 +284,6 @@ class ParquetDatasetPipeline:
         if part.file is not None:
             part.file.abort()
             part.file = None
-            self._open -= 1
 
     # -- failures ------------------------------------------------------------------------
 

@@ -90,6 +90,12 @@ def _links_stories(base: str, hrefs: list[str]) -> bool:
     return False
 
 
+def _link_kind(url: str) -> tuple[bool, int]:
+    """Whether a link is a feed, and its request's priority (articles first)."""
+    is_feed = looks_like_feed(url)
+    return is_feed, 0 if is_feed or not looks_like_article(url) else ARTICLE_PRIORITY
+
+
 def reason_key(reason: str | None) -> str:
     """A short stats key for a free-text reason: "no headline (<h1>)" -> "no_headline"."""
     head = re.split(r"[:(]", reason or "unknown", maxsplit=1)[0]
@@ -213,7 +219,7 @@ class SmnSpider(scrapy.Spider):
             kind = "listing"
         response.meta["smn_verdict"] = kind
         response.meta["smn_reason"] = extraction.reason
-        self._watch_layout(response.url, extraction)
+        self._watch_layout(response.url, extraction, kind)
         if article is not None:
             article.crawl_id = self.crawl_id
             self._inc("smn/articles/extracted")
@@ -226,16 +232,15 @@ class SmnSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
-    def _watch_layout(self, url: str, extraction: Extraction) -> None:
+    def _watch_layout(self, url: str, extraction: Extraction, kind: str) -> None:
         """Per-site counts of article pages, how many a known layout read, and which fields
         it found: the run report's layout watch is made of these."""
         article = extraction.article
         site = article.site if article is not None else site_domain(url)
         if site is None or (article is None and not looks_like_article(url)):
             return
-        if article is None and (extraction.reason == CRASHED or extraction.reason in NOT_A_PAGE):
-            # A server or worker fault (an empty or binary answer), not a markup change.
-            return
+        if kind == "error":
+            return  # a server or worker fault (an empty or binary answer), not markup
         prefix = f"smn/site/{site}"
         self._inc(f"{prefix}/article_pages")
         if article is None:
@@ -299,8 +304,7 @@ class SmnSpider(scrapy.Spider):
             self._links[key] = "smn/links/offsite"
             self._inc("smn/links/offsite")
             return None
-        is_feed = looks_like_feed(url)
-        priority = 0 if is_feed or not looks_like_article(url) else ARTICLE_PRIORITY
+        is_feed, priority = _link_kind(url)
         request = self._request(url, is_feed, priority)
         fingerprint = b""
         if self._dupefilter_seen() is not None:
@@ -311,9 +315,7 @@ class SmnSpider(scrapy.Spider):
     def request_for(self, url: str) -> scrapy.Request:
         """A request for a page found by an earlier run (the incremental state's pending
         links), made as a link to it would be."""
-        is_feed = looks_like_feed(url)
-        priority = 0 if is_feed or not looks_like_article(url) else ARTICLE_PRIORITY
-        return self._request(url, is_feed, priority)
+        return self._request(url, *_link_kind(url))
 
     def _request(self, url: str, is_feed: bool, priority: int) -> scrapy.Request:
         if is_feed:
