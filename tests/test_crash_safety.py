@@ -378,6 +378,13 @@ def test_a_crawler_killed_alone_leaves_no_worker_behind(series: Series) -> None:
 # -- what a kill costs the next runs ----------------------------------------------------------
 
 
+# TerraDaily's Saharan dust story is linked only from a SpaceWar article's RELATED CONTENT.
+BEHIND_URL = (
+    "https://www.terradaily.com/reports/"
+    "Saharan_dust_cloud_turns_skies_orange_over_southern_Spain_999.html"
+)
+
+
 @pytest.fixture(scope="module")
 def small_replica() -> Iterator[ReplicaHandle]:
     with serve_replica(scale=100) as handle:
@@ -406,16 +413,26 @@ def test_a_killed_run_hides_no_page_from_the_next_run(
     # Every partition's file open until the close: nothing is published before the run
     # ends (with the default 16 open files, the 140 articles' 76 months publish files all
     # through the run), so the next run must find every article through the pages again.
-    process = start(small_replica, dataset, tmp_path / "killed.log", {"SMN_MAX_OPEN_FILES": "1000"})
+    # One article held in flight until the kill: on a fast machine the rest of the crawl
+    # ends within the half second below, and a finished run publishes its files.
+    host, path = urlsplit(BEHIND_URL).hostname or "", urlsplit(BEHIND_URL).path
+    small_replica.add_route(host, path, faults.stall(30))
     try:
-        # Killed once it follows the archive index's links: it has judged the index.
-        deadline = time.monotonic() + 60
-        while not any("/archive/page" in r.path for r in small_replica.requests()):
-            assert process.poll() is None and time.monotonic() < deadline, "never got there"
-            time.sleep(0.05)
-        time.sleep(0.5)  # the index judged by then: its links are out
+        process = start(
+            small_replica, dataset, tmp_path / "killed.log", {"SMN_MAX_OPEN_FILES": "1000"}
+        )
+        try:
+            # Killed once it follows the archive index's links: it has judged the index.
+            deadline = time.monotonic() + 60
+            while not any("/archive/page" in r.path for r in small_replica.requests()):
+                assert process.poll() is None and time.monotonic() < deadline, "never got there"
+                time.sleep(0.05)
+            time.sleep(0.5)  # the index judged by then: its links are out
+            assert process.poll() is None, "the run ended before the kill"
+        finally:
+            kill(process, "group")
     finally:
-        kill(process, "group")
+        small_replica.remove_route(host, path)
     assert not list(dataset.rglob("*.parquet")), "the killed run published a file"
     run = crawl(small_replica, dataset, "-a", SITES, timeout=120)
     assert run.returncode == ExitCode.OK, run.output[-4000:]
@@ -449,13 +466,6 @@ def test_a_killed_extraction_worker_costs_no_article(
     assert run.returncode == ExitCode.OK, run.output[-4000:]
     expected = {url_key(a.url) for a in small_replica.manifest().articles}
     assert set(written(dataset)) == expected
-
-
-# TerraDaily's Saharan dust story is linked only from a SpaceWar article's RELATED CONTENT.
-BEHIND_URL = (
-    "https://www.terradaily.com/reports/"
-    "Saharan_dust_cloud_turns_skies_orange_over_southern_Spain_999.html"
-)
 
 
 def test_a_run_killed_between_two_linked_articles_loses_neither(
