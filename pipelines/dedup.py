@@ -32,10 +32,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 
+from crawler.incremental_dataset import published_files
 from crawler.urls import url_key
 from pipelines import defaults
 
@@ -86,27 +87,37 @@ class DedupPipeline:
 
     def seed(self, path: Path) -> None:
         """Add the URLs and story hashes of the dataset at ``path``."""
-        dataset = ds.dataset(path, format="parquet", partitioning="hive")
-        columns = [c for c in _SEED_COLUMNS if c in dataset.schema.names]
+        # File by file with pyarrow.parquet: pyarrow.dataset would pull pandas into the
+        # crawler process (50 MB), and a file missing a column only lacks that column.
+        # Sorted paths: the same first copy whatever the directory order.
         rows = 0
-        for batch in dataset.to_batches(columns=columns):
-            data = batch.to_pydict()
-            n = batch.num_rows
-            canonical = data.get("canonical_url", [None] * n)
-            urls = data.get("url", [None] * n)
-            hashes = data.get("content_hash", [None] * n)
-            dups = data.get("duplicate_of", [None] * n)
-            for canon, url, digest, dup in zip(canonical, urls, hashes, dups, strict=True):
-                if canon or url:
-                    self.known_urls.add(_digest(url_key(canon or url)))
-                # A stored copy names its original; the original names itself.
-                first = dup or canon or url
-                if digest and first:
-                    self.first_copy.setdefault(_digest(digest), first)
-            rows += n
+        for file in sorted(published_files(path), key=lambda f: f.path):
+            with pq.ParquetFile(path / file.path) as parquet:
+                names = parquet.schema_arrow.names
+                columns = [c for c in _SEED_COLUMNS if c in names]
+                if not columns:
+                    rows += parquet.metadata.num_rows
+                    continue
+                # Small batches: their Python strings are all alive at once.
+                for batch in parquet.iter_batches(columns=columns, batch_size=8192):
+                    self._seed_batch(batch.to_pydict(), batch.num_rows)
+                    rows += batch.num_rows
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("dedup/seed_rows", rows)
         logger.info("Dedup seeded with %d rows, %d URLs from %s", rows, len(self.known_urls), path)
+
+    def _seed_batch(self, data: dict[str, list[Any]], n: int) -> None:
+        canonical = data.get("canonical_url", [None] * n)
+        urls = data.get("url", [None] * n)
+        hashes = data.get("content_hash", [None] * n)
+        dups = data.get("duplicate_of", [None] * n)
+        for canon, url, digest, dup in zip(canonical, urls, hashes, dups, strict=True):
+            if canon or url:
+                self.known_urls.add(_digest(url_key(canon or url)))
+            # A stored copy names its original; the original names itself.
+            first = dup or canon or url
+            if digest and first:
+                self.first_copy.setdefault(_digest(digest), first)
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from scrapy.exporters import BaseItemExporter
 
 from pipelines import defaults
+from pipelines.pandas_probe import answer_pandas_probe
 from pipelines.schema import SchemaError, article_schema, check_row, to_row
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class ParquetItemExporter(BaseItemExporter):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, file: IO[bytes], **kwargs: Any) -> Self:
+        answer_pandas_probe()  # a crawl: no pandas in this process
         s = crawler.settings
         return cls(
             file,

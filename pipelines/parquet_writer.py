@@ -64,6 +64,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.crawl_id import filename_safe, resolve_crawl_id
 from pipelines import defaults
+from pipelines.pandas_probe import answer_pandas_probe
 from pipelines.parquet_files import PartFile, final_name, partition_of, remove_stale_tmp, tmp_name
 from pipelines.schema import SchemaError, article_schema, check_row, rows_to_table, to_row
 
@@ -152,6 +153,7 @@ class ParquetDatasetPipeline:
 
     def open_spider(self) -> None:
         self.crawl_id = resolve_crawl_id(self.crawler)
+        answer_pandas_probe()
         try:
             self.output.mkdir(parents=True, exist_ok=True)
             probe = self.output / f".smn-write-probe-{os.getpid()}-{secrets.token_hex(4)}"
