@@ -80,11 +80,12 @@ close; ``alias``), ``smn/incremental/pending_added`` (links new to the frontier)
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -99,6 +100,7 @@ from scrapy.utils.url import url_is_from_any_domain
 
 from crawler.incremental_dataset import SyncReport, sync
 from crawler.incremental_state import DAY, SeenStore, SqliteSeenStore, StateError
+from crawler.scratch import ScratchDb
 from crawler.urls import url_key
 from pipelines import defaults
 
@@ -169,6 +171,13 @@ def _keys(urls: Iterable[str]) -> set[str]:
     return {k for k in map(_key, urls) if k is not None}
 
 
+def _batches(keys: Iterable[str], size: int = 5000) -> Iterator[list[str]]:
+    """``keys`` a few thousand at a time: a run's keys are never all in memory at once."""
+    iterator = iter(keys)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
 def _response_urls(response: Response) -> list[str]:
     return [response.url, *response.meta.get("redirect_urls", ())]
 
@@ -185,16 +194,11 @@ class IncrementalRun:
         self.crawler = crawler
         self.config = config
         self._store: SeenStore | None = None
-        self._skipped: set[str] = set()
+        self._new_scratch()
         # Page observations (key -> kind), stored only when the run finishes: a run that
         # did not may not have followed their links (docs/faults.md, gap 3).
         self._observed: dict[str, str] = {}
         self._observed_responses: Counter[str] = Counter()
-        # The frontier as this run touched it: keys it made or resumed pending, keys whose
-        # page it judged, and keys of pages judged articles (settled once stored).
-        self._tried: set[str] = set()
-        self._judged: set[str] = set()
-        self._extracted: set[str] = set()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -270,13 +274,21 @@ class IncrementalRun:
             self._store = None
             self._forget_run()
 
+    def _new_scratch(self) -> None:
+        # One key per URL the run meets: on disk (crawler.scratch), not in memory.
+        self._scratch = ScratchDb()
+        self._skipped = self._scratch.key_set()
+        # The frontier as this run touched it: keys it made or resumed pending, keys whose
+        # page it judged, and keys of pages judged articles (settled once stored).
+        self._tried = self._scratch.key_set()
+        self._judged = self._scratch.key_set()
+        self._extracted = self._scratch.key_set()
+
     def _forget_run(self) -> None:
-        self._skipped.clear()
         self._observed.clear()
         self._observed_responses.clear()
-        self._tried.clear()
-        self._judged.clear()
-        self._extracted.clear()
+        self._scratch.close()
+        self._new_scratch()
 
     def _store_observations(self, reason: str) -> None:
         if reason != FINISHED:
@@ -301,12 +313,16 @@ class IncrementalRun:
         """Remove the links whose pages this run judged from the frontier (whatever the
         close reason: their own links are pending by now); count an attempt for those it
         made or resumed and did not judge."""
-        settled = set(self._judged)
-        if self._extracted:
-            # Settled only once the dataset holds the article (ingested just now).
-            settled |= self.store.lookup(self._extracted, time.time()).keys()
-        self.store.remove_pending(settled)
-        self.store.count_attempts(self._tried - settled)
+        settled = self._scratch.key_set()
+        settled.update_from(self._judged)
+        now = time.time()
+        # Settled only once the dataset holds the article (ingested just now).
+        for chunk in _batches(self._extracted):
+            settled.update(self.store.lookup(chunk, now).keys())
+        for chunk in _batches(settled):
+            self.store.remove_pending(chunk)
+        for chunk in _batches(self._tried.difference(settled)):
+            self.store.count_attempts(chunk)
 
     def _sync(self) -> SyncReport:
         report = sync(self.store, self.config.dataset)
@@ -344,9 +360,8 @@ class IncrementalRun:
         key = key or _key(request.url) or request.url
         # Counted once per page, however many pages link to it (as the duplicate filter
         # would have dropped the repeats anyway).
-        if key in self._skipped:
+        if not self._skipped.add(key):
             return
-        self._skipped.add(key)
         self.stats.inc_value("smn/incremental/skipped")
         self.stats.inc_value(f"smn/incremental/skipped/{kind}")
         logger.debug("Skipped known %s <%s>", kind, request.url)
@@ -368,9 +383,11 @@ class IncrementalRun:
         links: dict[str, str] = {}
         for url in urls:
             key = _key(url)
-            if key is None or key in self._tried or key in self._judged or key in self._extracted:
-                continue
-            links[key] = url
+            if key is not None:
+                links[key] = url
+        for touched in (self._tried, self._judged, self._extracted):
+            for key in touched.members(links) if links else ():
+                del links[key]
         if not links:
             return
         self._tried.update(links)
@@ -380,11 +397,7 @@ class IncrementalRun:
 
     def judged(self, urls: Iterable[str], *, article: bool = False) -> None:
         """These URLs' page got a judgement (``article``: it held one, to be stored)."""
-        keys = _keys(urls)
-        if article:
-            self._extracted |= keys
-        else:
-            self._judged |= keys
+        (self._extracted if article else self._judged).update(_keys(urls))
 
     def redirected(self, sources: Iterable[str], target_url: str) -> None:
         """A redirect answered for ``sources``: the frontier moves to its target (whose
@@ -394,7 +407,7 @@ class IncrementalRun:
             return
         self._add_pending([target_url])
         # A redirect to itself settles nothing.
-        self._judged |= _keys(sources) - {target}
+        self._judged.update(_keys(sources) - {target})
 
     def resume_pending(self, in_scope: Callable[[str], bool] | None = None) -> list[str]:
         """The pending links' URLs to start with, oldest first, after dropping those the

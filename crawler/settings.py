@@ -37,6 +37,8 @@ REMOTE_CONTROL_ENABLED = False
 
 # One request per canonical URL (http/https, www or not, trailing slash, tracking parameters).
 REQUEST_FINGERPRINTER_CLASS = "crawler.request_identity.CanonicalRequestFingerprinter"
+# Its fingerprints on disk, not in a set that grows with the crawl.
+DUPEFILTER_CLASS = "crawler.dupefilter.ScratchDupeFilter"
 DOWNLOADER_MIDDLEWARES = {
     # Before RedirectMiddleware (600) in the response chain.
     "crawler.request_identity.SameCanonicalRedirectMiddleware": 650,

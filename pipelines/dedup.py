@@ -13,10 +13,11 @@ columns are never read), so a URL stored by any earlier run is not stored again.
 
 Concurrent runs writing the same dataset do not see each other's rows of the run.
 
-Memory: the seed is the whole dataset, read again by every run, so URLs and story hashes
-are held as 16-byte digests (about 75 bytes a URL instead of about 250 as strings; a
-collision of two URLs has a chance near 2^-128 per pair); only the first copy of each story
-keeps its URL, for ``duplicate_of``.
+Memory: the seed is the whole dataset, read again by every run; URLs and story hashes are
+held as 16-byte digests (a collision of two URLs has a chance near 2^-128 per pair) in a
+temporary SQLite file (:mod:`crawler.scratch`), so the crawler's memory does not grow with
+the dataset or the crawl; only the first copy of each story keeps its URL, for
+``duplicate_of``.
 
 Settings:
 
@@ -37,6 +38,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 
 from crawler.incremental_dataset import published_files
+from crawler.scratch import ScratchDb
 from crawler.urls import url_key
 from pipelines import defaults
 
@@ -60,10 +62,11 @@ class DedupPipeline:
     def __init__(self, crawler: Crawler, output: Path | None) -> None:
         self.crawler = crawler
         self.output = output
+        self._scratch = ScratchDb()
         # digests of the canonical URL keys stored or seen
-        self.known_urls: set[bytes] = set()
+        self.known_urls = self._scratch.bytes_set()
         # digest of a content_hash -> url of the first copy of the story
-        self.first_copy: dict[bytes, str] = {}
+        self.first_copy = self._scratch.key_map()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -84,6 +87,9 @@ class DedupPipeline:
             assert self.crawler.stats is not None
             self.crawler.stats.set_value("smn/error/dedup_seed", 1)
             raise CloseSpider("output_error") from exc
+
+    def close_spider(self) -> None:
+        self._scratch.close()
 
     def seed(self, path: Path) -> None:
         """Add the URLs and story hashes of the dataset at ``path``."""
@@ -111,13 +117,17 @@ class DedupPipeline:
         urls = data.get("url", [None] * n)
         hashes = data.get("content_hash", [None] * n)
         dups = data.get("duplicate_of", [None] * n)
+        known: list[bytes] = []
+        firsts: list[tuple[bytes, str]] = []
         for canon, url, digest, dup in zip(canonical, urls, hashes, dups, strict=True):
             if canon or url:
-                self.known_urls.add(_digest(url_key(canon or url)))
+                known.append(_digest(url_key(canon or url)))
             # A stored copy names its original; the original names itself.
             first = dup or canon or url
             if digest and first:
-                self.first_copy.setdefault(_digest(digest), first)
+                firsts.append((_digest(digest), first))
+        self.known_urls.update(known)
+        self.first_copy.update_missing(firsts)
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
@@ -126,11 +136,9 @@ class DedupPipeline:
         key = url_key(url)
         stats = self.crawler.stats
         assert stats is not None
-        known = _digest(key)
-        if known in self.known_urls:
+        if not self.known_urls.add(_digest(key)):
             stats.inc_value("articles/dropped/duplicate_url")
             raise DropItem(f"duplicate_url: {key}", log_level="DEBUG")
-        self.known_urls.add(known)
         digest = adapter.get("content_hash")
         if digest:
             first = self.first_copy.setdefault(_digest(digest), url)

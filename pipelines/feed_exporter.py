@@ -29,7 +29,13 @@ from scrapy.exporters import BaseItemExporter
 
 from pipelines import defaults
 from pipelines.pandas_probe import answer_pandas_probe
-from pipelines.schema import SchemaError, article_schema, check_row, to_row
+from pipelines.schema import (
+    STATISTICS_COLUMNS,
+    SchemaError,
+    article_schema,
+    check_row,
+    to_row,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -97,7 +103,11 @@ class ParquetItemExporter(BaseItemExporter):
             raise ValueError(
                 "parquet feeds cannot be appended to: use -O (overwrite) instead of -o"
             )
-        self._writer = pq.ParquetWriter(self.file, self.schema, compression=self.compression)
+        # Statistics of the feed's own column names (FEED_EXPORT_FIELDS may rename them).
+        statistics = [out for name, out in self._columns.items() if name in STATISTICS_COLUMNS]
+        self._writer = pq.ParquetWriter(
+            self.file, self.schema, compression=self.compression, write_statistics=statistics
+        )
 
     def export_item(self, item: Any) -> None:
         try:

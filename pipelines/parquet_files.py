@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
+from pipelines.schema import STATISTICS_COLUMNS
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -92,7 +94,12 @@ class PartFile:
         self._fd = os.open(self.tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         _try_lock(self._fd)
         try:
-            self._writer = pq.ParquetWriter(self.tmp_path, schema, compression=compression)
+            self._writer = pq.ParquetWriter(
+                self.tmp_path,
+                schema,
+                compression=compression,
+                write_statistics=list(STATISTICS_COLUMNS),
+            )
         except Exception:
             self._release(unlink=True)
             raise

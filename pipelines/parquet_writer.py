@@ -12,14 +12,17 @@ Layout::
 * The partition keys are directory names only, never columns inside the files; months
   are not zero-padded so that pyarrow, pandas and DuckDB all read them as integers.
 * Rows are buffered per partition and written as a row group every
-  ``SMN_ROW_GROUP_SIZE`` rows; when more than ``SMN_MAX_BUFFERED_ROWS`` rows wait in all
-  partitions together, the partition with the most is written. Memory stays flat however
-  long the crawl and however many months it spans. A file is published (renamed from its
+  ``SMN_ROW_GROUP_SIZE`` rows; when more than ``SMN_MAX_BUFFERED_ROWS`` rows wait in
+  memory in all partitions together, those of the partition with the most move to a
+  private temporary spill file (:mod:`pipelines.row_spill`) until their partition has a
+  full row group. Memory stays flat however long the crawl and however many months it
+  spans, and a backfill still writes full row groups. A file is published (renamed from its
   hidden temp name) after ``SMN_FILE_MAX_ROWS`` rows, when a partition needs a file while
-  ``SMN_MAX_OPEN_FILES`` are open (the least recently used is published), and on spider
-  close, whatever the close reason. A backfill of the archive spreads its rows over
-  hundreds of months: buffering apart from the open files keeps its files from being
-  published a row or two at a time.
+  ``SMN_MAX_OPEN_FILES`` are open (the least recently used is published), when the open
+  files hold more than ``SMN_MAX_OPEN_ROW_GROUPS`` row groups (the one with the most is
+  published), and on spider close, whatever the close reason. A backfill of the archive
+  spreads its rows over hundreds of months: buffering apart from the open files keeps its
+  files from being published a row or two at a time.
 * Files of earlier runs are never rewritten or appended to: each run writes new files
   named after its crawl id, and an existing final name is never overwritten.
 
@@ -30,18 +33,23 @@ Settings:
 * ``SMN_ROW_GROUP_SIZE`` (int, default 1000): rows per row group.
 * ``SMN_FILE_MAX_ROWS`` (int, default 100000): rows per file before rolling over.
 * ``SMN_MAX_OPEN_FILES`` (int, default 128): partitions with an open file at once (an
-  open file costs a file descriptor and about 0.3 MB).
-* ``SMN_MAX_BUFFERED_ROWS`` (int, default 4000): rows waiting for a row group, in all
-  partitions together.
+  open file costs a file descriptor and its footer so far).
+* ``SMN_MAX_BUFFERED_ROWS`` (int, default 4000): rows waiting for a row group in memory,
+  in all partitions together (the rest wait in the spill file).
+* ``SMN_MAX_OPEN_ROW_GROUPS`` (int, default 1024): row groups in all open files together;
+  past it the file with the most is published (each costs about 20 KB of footer metadata
+  held until its file is closed).
 * ``SMN_PARQUET_COMPRESSION`` (str, default ``zstd``): Parquet compression codec.
+  Row-group statistics are written for the short columns readers filter on only
+  (:data:`pipelines.schema.STATISTICS_COLUMNS`).
 * ``SMN_CLEAN_STALE_TMP`` (bool, default True): on open, delete temp files left by killed
   runs (older than this run's start and not locked by a live writer).
 * ``SMN_CRAWL_ID``: see :mod:`crawler.crawl_id`.
 
 Stats: ``parquet/rows_written``, ``parquet/files_written``, ``parquet/bytes_written`` (all
-three of published files only), ``parquet/stale_tmp_removed``, ``parquet/rows_lost``,
-``articles/dropped/schema_error``, ``smn/error/output``. The published files are listed in
-:attr:`files_written`, for the run report.
+three of published files only), ``parquet/rows_spilled``, ``parquet/stale_tmp_removed``,
+``parquet/rows_lost``, ``articles/dropped/schema_error``, ``smn/error/output``. The
+published files are listed in :attr:`files_written`, for the run report.
 
 An output directory that cannot be created or written closes the spider at once with
 reason ``output_error`` (``NotConfigured`` would let the crawl run and write nothing).
@@ -49,6 +57,7 @@ reason ``output_error`` (``NotConfigured`` would let the crawl run and write not
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -66,6 +75,7 @@ from crawler.crawl_id import filename_safe, resolve_crawl_id
 from pipelines import defaults
 from pipelines.pandas_probe import answer_pandas_probe
 from pipelines.parquet_files import PartFile, final_name, partition_of, remove_stale_tmp, tmp_name
+from pipelines.row_spill import RowSpill
 from pipelines.schema import SchemaError, article_schema, check_row, rows_to_table, to_row
 
 if TYPE_CHECKING:
@@ -84,6 +94,12 @@ class _Partition:
     key: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     file: PartFile | None = None
+    spilled: int = 0
+    """Rows of this partition waiting in the spill file (before ``rows``)."""
+
+    @property
+    def waiting(self) -> int:
+        return self.spilled + len(self.rows)
 
     @property
     def file_rows(self) -> int:
@@ -102,13 +118,15 @@ class ParquetDatasetPipeline:
         file_max_rows: int = defaults.FILE_MAX_ROWS,
         max_open_files: int = defaults.MAX_OPEN_FILES,
         max_buffered_rows: int = defaults.MAX_BUFFERED_ROWS,
+        max_open_row_groups: int = defaults.MAX_OPEN_ROW_GROUPS,
         compression: str = defaults.COMPRESSION,
         clean_stale_tmp: bool = defaults.CLEAN_STALE_TMP,
     ) -> None:
-        if min(row_group_size, file_max_rows, max_open_files, max_buffered_rows) < 1:
+        limits = (row_group_size, file_max_rows, max_open_files, max_buffered_rows)
+        if min(*limits, max_open_row_groups) < 1:
             raise ValueError(
-                "SMN_ROW_GROUP_SIZE, SMN_FILE_MAX_ROWS, SMN_MAX_OPEN_FILES and "
-                "SMN_MAX_BUFFERED_ROWS must be > 0"
+                "SMN_ROW_GROUP_SIZE, SMN_FILE_MAX_ROWS, SMN_MAX_OPEN_FILES, "
+                "SMN_MAX_BUFFERED_ROWS and SMN_MAX_OPEN_ROW_GROUPS must be > 0"
             )
         self.crawler = crawler
         self.output = output
@@ -116,6 +134,7 @@ class ParquetDatasetPipeline:
         self.file_max_rows = file_max_rows
         self.max_open_files = max_open_files
         self.max_buffered_rows = max_buffered_rows
+        self.max_open_row_groups = max_open_row_groups
         self.compression = compression
         self.clean_stale_tmp = clean_stale_tmp
         self.crawl_id = ""
@@ -123,6 +142,7 @@ class ParquetDatasetPipeline:
         # Partitions with buffered rows or an open file, least recently used first.
         self._partitions: OrderedDict[str, _Partition] = OrderedDict()
         self._buffered = 0
+        self._spill: RowSpill | None = None
         self._counter = 0
         self._started_at = time.time()
         self._failed = False
@@ -140,6 +160,7 @@ class ParquetDatasetPipeline:
             file_max_rows=s.getint("SMN_FILE_MAX_ROWS", defaults.FILE_MAX_ROWS),
             max_open_files=s.getint("SMN_MAX_OPEN_FILES", defaults.MAX_OPEN_FILES),
             max_buffered_rows=s.getint("SMN_MAX_BUFFERED_ROWS", defaults.MAX_BUFFERED_ROWS),
+            max_open_row_groups=s.getint("SMN_MAX_OPEN_ROW_GROUPS", defaults.MAX_OPEN_ROW_GROUPS),
             compression=s.get("SMN_PARQUET_COMPRESSION", defaults.COMPRESSION),
             clean_stale_tmp=s.getbool("SMN_CLEAN_STALE_TMP", defaults.CLEAN_STALE_TMP),
         )
@@ -178,6 +199,9 @@ class ParquetDatasetPipeline:
         while self._partitions:
             _, part = self._partitions.popitem(last=False)
             self._close_partition(part)
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
         logger.info(
             "Dataset %s: %d rows in %d new files",
             self.output,
@@ -204,11 +228,39 @@ class ParquetDatasetPipeline:
         part = self._partition(partition_of(row))
         part.rows.append(row)
         self._buffered += 1
-        if len(part.rows) >= min(self.row_group_size, self.file_max_rows - part.file_rows):
+        if part.waiting >= min(self.row_group_size, self.file_max_rows - part.file_rows):
             self._flush_or_fail(part)
+            self._limit_open_row_groups()
         elif self._buffered > self.max_buffered_rows:
-            self._flush_or_fail(max(self._partitions.values(), key=lambda p: len(p.rows)))
+            self._spill_or_fail(max(self._partitions.values(), key=lambda p: len(p.rows)))
         return item
+
+    def _spill_or_fail(self, part: _Partition) -> None:
+        """Move the partition's buffered rows to the spill file: memory stays bounded and
+        the partition still gets a full row group later."""
+        try:
+            if self._spill is None:
+                self._spill = RowSpill()
+            spilled = self._spill.add(part.key, part.rows)
+            part.spilled += spilled
+            self._drop_rows(part)
+            self.stats.inc_value("parquet/rows_spilled", spilled)
+        except Exception as exc:
+            self._write_failed(part, exc)
+
+    def _limit_open_row_groups(self) -> None:
+        """Publish the open file with the most row groups while the open files hold more
+        than ``max_open_row_groups``: a writer keeps every row group's footer entry in
+        memory until its file is closed (about 20 KB each), and a backfill spread over
+        hundreds of months writes many small row groups."""
+        open_parts = [p for p in self._partitions.values() if p.file is not None]
+        held = sum(p.file.row_groups for p in open_parts if p.file is not None)
+        while held > self.max_open_row_groups and open_parts:
+            fullest = max(open_parts, key=lambda p: p.file.row_groups if p.file else 0)
+            open_parts.remove(fullest)
+            held -= fullest.file.row_groups if fullest.file else 0
+            self._close_partition(fullest)
+            del self._partitions[fullest.key]
 
     def _partition(self, key: str) -> _Partition:
         part = self._partitions.get(key)
@@ -225,14 +277,19 @@ class ParquetDatasetPipeline:
             self._write_failed(part, exc)
 
     def _flush(self, part: _Partition) -> None:
-        if not part.rows:
+        if not part.waiting:
             return
         if part.file is None:
             self._make_room()
             part.file = self._new_file(self.output / part.key)
-        part.rows.sort(key=lambda r: r["site"])
-        table = rows_to_table(part.rows)
+        rows = part.rows
+        if part.spilled:
+            assert self._spill is not None
+            rows = self._spill.take(part.key) + rows
+        rows.sort(key=lambda r: r["site"])
+        table = rows_to_table(rows)
         part.file.write(table)
+        part.spilled = 0
         self._drop_rows(part)
         if part.file.rows >= self.file_max_rows:
             self._publish(part)
@@ -245,9 +302,9 @@ class ParquetDatasetPipeline:
             del self._partitions[lru.key]
 
     def _drop_rows(self, part: _Partition) -> None:
-        """The partition's buffered rows are written, or lost."""
+        """The partition's buffered rows are written, spilled or lost."""
         self._buffered -= len(part.rows)
-        part.rows.clear()
+        part.rows = []
 
     def _new_file(self, directory: Path) -> PartFile:
         safe_id = filename_safe(self.crawl_id)
@@ -296,9 +353,13 @@ class ParquetDatasetPipeline:
     def _write_failed(self, part: _Partition, exc: Exception) -> None:
         """Drop the partition's unpublished rows and stop the crawl: a disk that is full or
         gone would fail every later row group too."""
-        lost = len(part.rows) + part.file_rows
+        lost = part.waiting + part.file_rows
         self._abort_file(part)
         self._drop_rows(part)
+        if part.spilled and self._spill is not None:
+            with contextlib.suppress(Exception):  # the spill file itself may be what failed
+                self._spill.discard(part.key)
+        part.spilled = 0
         self.stats.inc_value("parquet/rows_lost", lost)
         self._output_error(f"writing partition {part.key} failed, {lost} rows lost: {exc!r}")
         if self._failed:

@@ -117,6 +117,25 @@ def article_schema() -> pa.Schema:
     return pa.schema(list(_fields_of(Article)), metadata={"description": doc})
 
 
+# Columns whose row-group statistics (min/max) are written: the short ones readers filter
+# on. A string column's statistics are its smallest and largest values in full: for
+# text, description or title they would double a small row group's size on disk and keep
+# kilobytes a row group in the writer's memory until the file is closed, and no query
+# prunes on them.
+STATISTICS_COLUMNS = (
+    "site",
+    "section",
+    "category",
+    "agency",
+    "language",
+    "published_date",
+    "word_count",
+    "fetched_at",
+    "crawl_id",
+    "extractor_version",
+)
+
+
 @functools.cache
 def _defaults() -> dict[str, Any]:
     """Field name -> zero-argument factory for the fields that have a default."""

@@ -240,11 +240,31 @@ def test_a_backfill_over_many_months_writes_a_file_per_month_in_bounded_memory(
         writer.process_item(article(i, published_date=day))
         assert writer._buffered <= 50
         assert not finished(out)  # nothing published before the end
+    assert writer.crawler.stats.get_value("parquet/rows_spilled") > 0
     writer.close_spider()
     assert read_all(out) == (600, 600, 600)
     files = finished(out)
     assert len(files) == len(set(months))
-    assert max(pq.ParquetFile(f).metadata.num_row_groups for f in files) <= 20
+    # The rows that did not fit in memory waited in the spill file: one row group a month.
+    assert max(pq.ParquetFile(f).metadata.num_row_groups for f in files) == 1
+
+
+def test_spilled_rows_come_back_in_full_row_groups(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    writer = open_writer(out, SMN_MAX_BUFFERED_ROWS=5, SMN_ROW_GROUP_SIZE=10)
+    for i in range(63):  # three months, interleaved
+        writer.process_item(article(i, published_date=dt.date(2026, 1 + i % 3, 1)))
+        assert writer._buffered <= 6
+    writer.close_spider()
+    assert read_all(out) == (63, 63, 63)
+    for f in finished(out):
+        meta = pq.ParquetFile(f).metadata
+        sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        assert sizes == [10, 10, 1], (f, sizes)
+    urls = pq.read_table(finished(out)[0], columns=["url"]).column("url").to_pylist()
+    # Within a row group, rows are ordered by site, then as they came.
+    assert sorted(urls) == sorted(article(i).url for i in range(0, 63, 3))
+    assert writer.crawler.stats.get_value("parquet/rows_written") == 63
 
 
 def test_closing_publishes_every_buffered_partition_with_few_files_open(tmp_path: Path) -> None:

@@ -178,7 +178,7 @@ def test_dedup_is_seeded_from_the_dataset(tmp_path: Path) -> None:
 def test_dedup_without_dataset_or_disabled(tmp_path: Path) -> None:
     dedup = DedupPipeline.from_crawler(make_crawler(SMN_OUTPUT=str(tmp_path / "missing")))
     dedup.open_spider()
-    assert dedup.known_urls == set()
+    assert len(dedup.known_urls) == 0
     dedup = DedupPipeline.from_crawler(make_crawler(SMN_OUTPUT=""))
     dedup.open_spider()
     assert dedup.process_item(article(1)) is not None

@@ -62,7 +62,8 @@ class RedisAddon:
             return
         settings.set(URL_SETTING, url, priority="addon")
         settings.set("SCHEDULER", "crawler.distributed.RedisScheduler", priority="addon")
-        settings.set("DUPEFILTER_CLASS", "crawler.distributed.RedisDupeFilter", priority="addon")
+        # "project": crawler/settings.py names the single-machine filter at that priority.
+        settings.set("DUPEFILTER_CLASS", "crawler.distributed.RedisDupeFilter", priority="project")
         settings.set("SCHEDULER_PERSIST", True, priority="addon")
         settings.set("REDIS_URL", url, priority="addon")
         for name, old, new in _SWAPS:

@@ -25,6 +25,7 @@ from scrapy.exceptions import UsageError
 from scrapy.http import Response, TextResponse
 
 from crawler.crawl_id import new_crawl_id
+from crawler.dupefilter import ScratchDupeFilter
 from crawler.extract import Extraction
 from crawler.extract.page import NOT_A_PAGE
 from crawler.extraction_pool import CRASHED, ExtractionPool
@@ -323,19 +324,22 @@ class SmnSpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse_page, priority=priority)
 
     def _dupefilter_seen(self) -> Container[bytes] | None:
-        """The fingerprints Scrapy's duplicate filter has taken, when the crawl uses its
-        stock filter (whose verdict is membership in that set); else None."""
+        """The fingerprints the duplicate filter has taken, when the crawl uses the
+        project's filter or Scrapy's stock one (whose verdict is membership in that set);
+        else None."""
         if self._seen is _UNRESOLVED:
-            self._seen = _stock_dupefilter_fingerprints(self.crawler)
+            self._seen = _dupefilter_fingerprints(self.crawler)
         return self._seen
 
 
-def _stock_dupefilter_fingerprints(crawler: Crawler) -> Container[bytes] | None:
+def _dupefilter_fingerprints(crawler: Crawler) -> Container[bytes] | None:
     try:
         scheduler = crawler.engine.scheduler
     except Exception:  # no engine: the spider is driven directly
         return None
     df = getattr(scheduler, "df", None)
+    if type(df) is ScratchDupeFilter and df.fingerprinter is crawler.request_fingerprinter:
+        return df.fingerprints
     if not isinstance(df, RFPDupeFilter):
         return None
     cls = type(df)
