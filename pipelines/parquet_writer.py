@@ -34,7 +34,7 @@ Settings:
 * ``SMN_FILE_MAX_ROWS`` (int, default 100000): rows per file before rolling over.
 * ``SMN_MAX_OPEN_FILES`` (int, default 128): partitions with an open file at once (an
   open file costs a file descriptor and its footer so far).
-* ``SMN_MAX_BUFFERED_ROWS`` (int, default 4000): rows waiting for a row group in memory,
+* ``SMN_MAX_BUFFERED_ROWS`` (int, default 1000): rows waiting for a row group in memory,
   in all partitions together (the rest wait in the spill file).
 * ``SMN_MAX_OPEN_ROW_GROUPS`` (int, default 1024): row groups in all open files together;
   past it the file with the most is published (each costs about 20 KB of footer metadata
