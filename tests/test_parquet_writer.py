@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import fcntl
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from scrapy.utils.test import get_crawler
 from crawler.items import Article, RelatedLink
 from pipelines.parquet_files import PartFile
 from pipelines.parquet_writer import ParquetDatasetPipeline
+from pipelines.row_spill import RowSpill
 from pipelines.schema import article_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -414,6 +416,34 @@ def test_disk_error_mid_run_loses_only_that_partition(
     assert stats["parquet/rows_written"] == 5
     assert temps(out) == []
     assert read_all(out) == (5, 5, 5)  # the January partition was still published
+
+
+def test_a_spill_file_that_cannot_be_written_loses_only_that_partition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "ds"
+    writer = open_writer(out, SMN_ROW_GROUP_SIZE=100, SMN_MAX_BUFFERED_ROWS=6)
+    for i in range(3):  # January: spilled first, then back in its row group at close
+        writer.process_item(article(i, published_date=dt.date(2026, 1, 1)))
+    for i in range(3, 7):  # more November rows than January ones: November spills first
+        writer.process_item(article(i))
+    assert writer.crawler.stats.get_value("parquet/rows_spilled") == 4
+
+    def full_disk(self: RowSpill, part: str, rows: Any) -> int:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(RowSpill, "add", full_disk)
+    for i in range(7, 11):
+        writer.process_item(article(i))  # the 4th: November spills again, and that fails
+    with pytest.raises(DropItem):
+        writer.process_item(article(11))  # the writer has failed: later rows are refused
+    writer.close_spider()
+    stats = writer.crawler.stats.get_stats()
+    assert stats["smn/error/output"] == 1
+    # November's 4 spilled and 4 buffered rows, and the refused one
+    assert stats["parquet/rows_lost"] == 9
+    assert read_all(out) == (3, 3, 3)  # January's were written
+    assert temps(out) == []
 
 
 def test_the_writer_keeps_pandas_out_of_the_crawler_process(tmp_path: Path) -> None:
