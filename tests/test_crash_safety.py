@@ -445,6 +445,14 @@ def test_a_killed_extraction_worker_costs_no_article(
 ) -> None:
     dataset = tmp_path / "articles"
     small_replica.clear_log()
+    # One article held until the worker is killed: a fast machine cannot end the run first.
+    host, path = urlsplit(BEHIND_URL).hostname or "", urlsplit(BEHIND_URL).path
+    release = threading.Event()
+
+    def held(request: ReplicaRequest) -> None:
+        release.wait(timeout=30)  # then the normal page
+
+    small_replica.add_route(host, path, held)
     process = start(small_replica, dataset, tmp_path / "first.log", {})
     try:
         # Killed once pages flow to the workers: some article pages answered.
@@ -456,9 +464,12 @@ def test_a_killed_extraction_worker_costs_no_article(
             assert process.poll() is None and time.monotonic() < deadline, "never got there"
             time.sleep(0.01)
         os.kill(extraction_workers(process.pid)[0], signal.SIGKILL)
+        release.set()
         # It ends in about 10 s; the pages the worker held get a second try in a new pool.
         process.wait(timeout=60)
     finally:
+        release.set()
+        small_replica.remove_route(host, path)
         kill(process, "group")
     log = (tmp_path / "first.log").read_text(errors="replace")
     assert "An extraction worker died" in log
