@@ -80,12 +80,11 @@ close; ``alias``), ``smn/incremental/pending_added`` (links new to the frontier)
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -98,6 +97,7 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.url import url_is_from_any_domain
 
+from crawler.batches import chunks
 from crawler.incremental_dataset import SyncReport, sync
 from crawler.incremental_state import DAY, SeenStore, SqliteSeenStore, StateError
 from crawler.scratch import ScratchDb
@@ -171,11 +171,7 @@ def _keys(urls: Iterable[str]) -> set[str]:
     return {k for k in map(_key, urls) if k is not None}
 
 
-def _batches(keys: Iterable[str], size: int = 5000) -> Iterator[list[str]]:
-    """``keys`` a few thousand at a time: a run's keys are never all in memory at once."""
-    iterator = iter(keys)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
+_SETTLE_BATCH = 5000
 
 
 def _response_urls(response: Response) -> list[str]:
@@ -316,12 +312,13 @@ class IncrementalRun:
         settled = self._scratch.key_set()
         settled.update_from(self._judged)
         now = time.time()
-        # Settled only once the dataset holds the article (ingested just now).
-        for chunk in _batches(self._extracted):
+        # Settled only once the dataset holds the article (ingested just now). A few
+        # thousand keys at a time: a run's keys are never all in memory at once.
+        for chunk in chunks(self._extracted, _SETTLE_BATCH):
             settled.update(self.store.lookup(chunk, now).keys())
-        for chunk in _batches(settled):
+        for chunk in chunks(settled, _SETTLE_BATCH):
             self.store.remove_pending(chunk)
-        for chunk in _batches(self._tried.difference(settled)):
+        for chunk in chunks(self._tried.difference(settled), _SETTLE_BATCH):
             self.store.count_attempts(chunk)
 
     def _sync(self) -> SyncReport:

@@ -49,12 +49,10 @@ from typing import Any
 import redis
 from redis.typing import EncodableT, FieldT
 
-from crawler.incremental_state import DAY, DatasetFile, PendingLink, StateError, chunks
+from crawler.batches import chunks
+from crawler.incremental_state import DAY, DatasetFile, PendingLink, StateError
 
 logger = logging.getLogger(__name__)
-
-# Keys in one Lua call or one batch of an alias scan.
-_CHUNK = 500
 
 # Keys per round trip: a lookup of one page's links is one or two round trips.
 
@@ -275,13 +273,9 @@ class RedisSeenStore:
         for chunk in chunks(expired):
             self.client.hdel(self._pages, *chunk)
         orphans: list[str] = []
-        batch: list[tuple[str, str]] = []
-        for source, target in self.client.hscan_iter(self._aliases, count=1000):
-            batch.append((_str(source), _str(target)))
-            if len(batch) >= _CHUNK:
-                orphans += self._orphans(batch)
-                batch = []
-        orphans += self._orphans(batch)
+        scan = self.client.hscan_iter(self._aliases, count=1000)
+        for batch in chunks((_str(source), _str(target)) for source, target in scan):
+            orphans += self._orphans(batch)
         for chunk in chunks(orphans):
             self.client.hdel(self._aliases, *chunk)
         return len(expired)
@@ -302,9 +296,8 @@ class RedisSeenStore:
 
     def add_pending(self, links: Mapping[str, str], when: float) -> int:
         added = 0
-        items = list(links.items())
-        for start in range(0, len(items), _CHUNK):
-            flat = [part for pair in items[start : start + _CHUNK] for part in pair]
+        for batch in chunks(links.items()):
+            flat = [part for pair in batch for part in pair]
             added += int(self._add_pending(keys=[self._pending], args=[repr(when), *flat]))
         return added
 

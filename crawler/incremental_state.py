@@ -32,10 +32,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from crawler.batches import chunks
 
 logger = logging.getLogger(__name__)
 
@@ -162,15 +164,6 @@ CREATE TABLE IF NOT EXISTS pending (
     attempts INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 """
-# SQLite's limit on bound parameters is 32766 since 3.32; stay far below it.
-_CHUNK = 500
-
-
-def chunks(items: Collection[str]) -> Iterator[list[str]]:
-    """``items`` in lists small enough for one SQLite statement or one Redis command."""
-    listed = list(items)
-    for start in range(0, len(listed), _CHUNK):
-        yield listed[start : start + _CHUNK]
 
 
 def _marks(n: int) -> str:

@@ -17,25 +17,30 @@ different types).
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
+from crawler.batches import CHUNK, chunks
+
 K = TypeVar("K", str, bytes)
 
-# Keys in one statement: far below SQLite's limit of bound parameters (32766).
-CHUNK = 500
 DEFAULT_CACHE_KIB = 1024
 
 
-def _chunks(items: Iterable[K], size: int = CHUNK) -> Iterator[list[K]]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
+def connect(cache_kib: int = DEFAULT_CACHE_KIB) -> sqlite3.Connection:
+    """A private temporary database, in autocommit mode, ``cache_kib`` of it in memory."""
+    # check_same_thread off: Scrapy calls its components from the reactor thread, but
+    # a close may come from another one; the owner never uses it concurrently.
+    db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+    # Nothing to recover after a crash: the file dies with the process.
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
+    return db
 
 
-def _many(db: sqlite3.Connection, sql: str, rows: Iterable[tuple[object, ...]]) -> None:
+def executemany(db: sqlite3.Connection, sql: str, rows: Iterable[tuple[object, ...]]) -> None:
     """``executemany`` in one transaction (the connection is in autocommit mode)."""
     db.execute("BEGIN")
     try:
@@ -50,13 +55,7 @@ class ScratchDb:
     """One private temporary database; its tables are the sets and maps of one owner."""
 
     def __init__(self, cache_kib: int = DEFAULT_CACHE_KIB) -> None:
-        # check_same_thread off: Scrapy calls its components from the reactor thread, but
-        # a close may come from another one; the owner never uses it concurrently.
-        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
-        # Nothing to recover after a crash: the file dies with the process.
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
+        self._db = connect(cache_kib)
         self._tables = 0
 
     def _table(self, columns: str) -> str:
@@ -92,7 +91,7 @@ class KeySet(Generic[K]):
         return self._db.execute(self._insert, (key,)).rowcount == 1
 
     def update(self, keys: Iterable[K]) -> None:
-        _many(self._db, self._insert, ((k,) for k in keys))
+        executemany(self._db, self._insert, ((k,) for k in keys))
 
     def update_from(self, other: KeySet[K]) -> None:
         """Add every key of ``other`` (a set of the same database)."""
@@ -104,7 +103,7 @@ class KeySet(Generic[K]):
     def members(self, keys: Iterable[K]) -> set[K]:
         """The keys among ``keys`` that are in the set (one query a few hundred keys)."""
         found: set[K] = set()
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(f"SELECT k FROM {self._table} WHERE k IN ({marks})", chunk)
             found.update(k for (k,) in rows)
@@ -113,9 +112,6 @@ class KeySet(Generic[K]):
     def __len__(self) -> int:
         ((count,),) = self._db.execute(f"SELECT count(*) FROM {self._table}")
         return int(count)
-
-    def __bool__(self) -> bool:
-        return self._db.execute(f"SELECT 1 FROM {self._table} LIMIT 1").fetchone() is not None
 
     def __iter__(self) -> Iterator[K]:
         """Every key, in key order, fetched a chunk at a time."""
@@ -136,9 +132,6 @@ class KeySet(Generic[K]):
                 return
             rows = [k for (k,) in self._db.execute(after, (rows[-1],)).fetchall()]
 
-    def clear(self) -> None:
-        self._db.execute(f"DELETE FROM {self._table}")
-
 
 class KeyMap:
     """A map of keys (``bytes``) to strings in a :class:`ScratchDb` table."""
@@ -158,8 +151,4 @@ class KeyMap:
 
     def update_missing(self, items: Iterable[tuple[bytes, str]]) -> None:
         """``setdefault`` of many items, in one transaction."""
-        _many(self._db, self._insert, items)
-
-    def __len__(self) -> int:
-        ((count,),) = self._db.execute(f"SELECT count(*) FROM {self._table}")
-        return int(count)
+        executemany(self._db, self._insert, items)

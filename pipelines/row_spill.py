@@ -17,9 +17,10 @@ the dataset until their file is published; a killed run's next run fetches them 
 from __future__ import annotations
 
 import pickle
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
+
+from crawler.scratch import connect, executemany
 
 Row = dict[str, Any]
 
@@ -28,10 +29,7 @@ class RowSpill:
     """Rows per partition key, in arrival order."""
 
     def __init__(self, cache_kib: int = 1024) -> None:
-        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
+        self._db = connect(cache_kib)
         self._db.execute(
             "CREATE TABLE rows (part TEXT NOT NULL, seq INTEGER NOT NULL, row BLOB NOT NULL, "
             "PRIMARY KEY (part, seq)) WITHOUT ROWID"
@@ -46,13 +44,7 @@ class RowSpill:
         for row in rows:
             records.append((part, self._seq, pickle.dumps(row, pickle.HIGHEST_PROTOCOL)))
             self._seq += 1
-        self._db.execute("BEGIN")
-        try:
-            self._db.executemany("INSERT INTO rows (part, seq, row) VALUES (?, ?, ?)", records)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        executemany(self._db, "INSERT INTO rows (part, seq, row) VALUES (?, ?, ?)", records)
         self.rows += len(records)
         return len(records)
 
