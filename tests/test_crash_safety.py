@@ -18,8 +18,8 @@ Then a run of the same configuration, not killed, exits 0 and completes the data
 killed runs' pending links included: an article linked from a stored article only), and a
 full re-crawl then holds every manifest article exactly once. A killed run hides no page
 from the next run, and a run killed between publishing an article and writing the one
-only it links to loses neither. The known gaps left (docs/faults.md) are pinned by xfail
-tests: workers outlive a crawler killed alone, a killed extraction worker costs articles.
+only it links to loses neither. A crawler killed alone leaves no extraction worker behind,
+and a killed extraction worker costs no article.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ import pytest
 from crawler.dataset_lock import DatasetLock
 from crawler.run_outcome import ExitCode
 from crawler.urls import url_key
-from replica import faults
 from replica.app import Request as ReplicaRequest
 from replica.server import ReplicaHandle, serve_replica
 from tests.crawl_run import REPO, CrawlRun, crawl, crawl_command
@@ -385,6 +384,34 @@ BEHIND_URL = (
 )
 
 
+@dataclass
+class Hold:
+    """A page held unanswered: ``asked`` once its request arrived (the replica logs a
+    request only once answered), answered as usual once ``release`` is set."""
+
+    asked: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@contextlib.contextmanager
+def holding(handle: ReplicaHandle, url: str, timeout: float = 30) -> Iterator[Hold]:
+    """Hold ``url`` until released (by the block's end at the latest, or ``timeout``): a
+    crawl that needs it cannot end meanwhile, however fast the machine."""
+    hold = Hold()
+    host, path = urlsplit(url).hostname or "", urlsplit(url).path
+
+    def held(request: ReplicaRequest) -> None:
+        hold.asked.set()
+        hold.release.wait(timeout)  # then the normal page
+
+    handle.add_route(host, path, held)
+    try:
+        yield hold
+    finally:
+        hold.release.set()
+        handle.remove_route(host, path)
+
+
 @pytest.fixture(scope="module")
 def small_replica() -> Iterator[ReplicaHandle]:
     with serve_replica(scale=100) as handle:
@@ -415,9 +442,7 @@ def test_a_killed_run_hides_no_page_from_the_next_run(
     # through the run), so the next run must find every article through the pages again.
     # One article held in flight until the kill: on a fast machine the rest of the crawl
     # ends within the half second below, and a finished run publishes its files.
-    host, path = urlsplit(BEHIND_URL).hostname or "", urlsplit(BEHIND_URL).path
-    small_replica.add_route(host, path, faults.stall(30))
-    try:
+    with holding(small_replica, BEHIND_URL):
         process = start(
             small_replica, dataset, tmp_path / "killed.log", {"SMN_MAX_OPEN_FILES": "1000"}
         )
@@ -431,8 +456,6 @@ def test_a_killed_run_hides_no_page_from_the_next_run(
             assert process.poll() is None, "the run ended before the kill"
         finally:
             kill(process, "group")
-    finally:
-        small_replica.remove_route(host, path)
     assert not list(dataset.rglob("*.parquet")), "the killed run published a file"
     run = crawl(small_replica, dataset, "-a", SITES, timeout=120)
     assert run.returncode == ExitCode.OK, run.output[-4000:]
@@ -446,31 +469,24 @@ def test_a_killed_extraction_worker_costs_no_article(
     dataset = tmp_path / "articles"
     small_replica.clear_log()
     # One article held until the worker is killed: a fast machine cannot end the run first.
-    host, path = urlsplit(BEHIND_URL).hostname or "", urlsplit(BEHIND_URL).path
-    release = threading.Event()
-
-    def held(request: ReplicaRequest) -> None:
-        release.wait(timeout=30)  # then the normal page
-
-    small_replica.add_route(host, path, held)
-    process = start(small_replica, dataset, tmp_path / "first.log", {})
-    try:
-        # Killed once pages flow to the workers: some article pages answered.
-        deadline = time.monotonic() + 60
-        while (
-            not extraction_workers(process.pid)
-            or sum("/reports/" in r.path for r in small_replica.requests()) < 20
-        ):
-            assert process.poll() is None and time.monotonic() < deadline, "never got there"
-            time.sleep(0.01)
-        os.kill(extraction_workers(process.pid)[0], signal.SIGKILL)
-        release.set()
-        # It ends in about 10 s; the pages the worker held get a second try in a new pool.
-        process.wait(timeout=60)
-    finally:
-        release.set()
-        small_replica.remove_route(host, path)
-        kill(process, "group")
+    with holding(small_replica, BEHIND_URL) as hold:
+        process = start(small_replica, dataset, tmp_path / "first.log", {})
+        try:
+            # Killed once pages flow to the workers: some article pages answered.
+            deadline = time.monotonic() + 60
+            while (
+                not extraction_workers(process.pid)
+                or sum("/reports/" in r.path for r in small_replica.requests()) < 20
+            ):
+                assert process.poll() is None and time.monotonic() < deadline, "never got there"
+                time.sleep(0.01)
+            os.kill(extraction_workers(process.pid)[0], signal.SIGKILL)
+            hold.release.set()
+            # It ends in about 10 s; the pages the worker held get a second try in a new
+            # pool.
+            process.wait(timeout=60)
+        finally:
+            kill(process, "group")
     log = (tmp_path / "first.log").read_text(errors="replace")
     assert "An extraction worker died" in log
     run = crawl(small_replica, dataset, "-a", SITES, timeout=120)
@@ -489,29 +505,18 @@ def test_a_run_killed_between_two_linked_articles_loses_neither(
     assert behind is not None and len(behind.linked_from) == 1
     linking = url_key(behind.linked_from[0])
     dataset = tmp_path / "articles"
-    host, path = urlsplit(BEHIND_URL).hostname or "", urlsplit(BEHIND_URL).path
     small_replica.clear_log()
-    asked = threading.Event()
-    stall = faults.stall(30)  # in flight until the kill
-
-    def in_flight(request: ReplicaRequest) -> None:
-        asked.set()  # the replica logs a request once answered
-        stall(request)
-
-    small_replica.add_route(host, path, in_flight)
     # One row per file: every article is published as soon as it is written.
     settings = {"SMN_FILE_MAX_ROWS": "1"}
-    try:
+    with holding(small_replica, BEHIND_URL) as hold:  # in flight until the kill
         process = start(small_replica, dataset, tmp_path / "killed.log", settings)
         try:
             deadline = time.monotonic() + 60
-            while not (asked.is_set() and linking in published_keys(dataset)):
+            while not (hold.asked.is_set() and linking in published_keys(dataset)):
                 assert process.poll() is None and time.monotonic() < deadline, "never got there"
                 time.sleep(0.05)
         finally:
             kill(process, "group")
-    finally:
-        small_replica.remove_route(host, path)
     assert url_key(BEHIND_URL) not in published_keys(dataset)
     run = crawl(small_replica, dataset, "-a", SITES, timeout=120)
     assert run.returncode == ExitCode.OK, run.output[-4000:]
