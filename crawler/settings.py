@@ -40,6 +40,10 @@ REQUEST_FINGERPRINTER_CLASS = "crawler.request_identity.CanonicalRequestFingerpr
 # Its fingerprints on disk, not in a set that grows with the crawl.
 DUPEFILTER_CLASS = "crawler.dupefilter.ScratchDupeFilter"
 DOWNLOADER_MIDDLEWARES = {
+    # Replaces the stock OffsiteMiddleware (50): every request and every redirect hop is
+    # checked against the allowed hosts and ports, whatever dont_filter says.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.downloadermiddlewares.allowed_hosts.AllowedHostsMiddleware": 50,
     # Before RedirectMiddleware (600) in the response chain.
     "crawler.request_identity.SameCanonicalRedirectMiddleware": 650,
 }
@@ -116,8 +120,8 @@ for _stock in (
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware",
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware",
 ):
-    # None disables a stock class (the dict above was typed with int values only)
-    DOWNLOADER_MIDDLEWARES[_stock] = None  # type: ignore[assignment]
+    # None disables a stock class
+    DOWNLOADER_MIDDLEWARES[_stock] = None
 
 # --- Throughput (benchmarks/throughput.py, README "Benchmarks") --------------------------
 # Scrapy handles each response's output with CONCURRENT_ITEMS asyncio tasks (100 by

@@ -40,7 +40,8 @@ class Request:
     method: str
     scheme: str
     host: str
-    """Lower case, without port; empty for the replica's own root in prefix mode."""
+    """Lower case, without port unless that is no web port (``www.spacewar.com:8443``: off
+    the network); empty for the replica's own root in prefix mode."""
     path: str
     """Without the query string."""
     query: str = ""

@@ -164,8 +164,21 @@ def registered_domain(host: str) -> str | None:
     return None
 
 
+WEB_PORTS: tuple[int, ...] = (80, 443)
+
+
+def with_port(host: str, port: int | None) -> str:
+    """``host`` as a request names it: with its port only when that is no web port (the
+    network serves nothing there, so such a host is off the network)."""
+    return host if port is None or port in WEB_PORTS else f"{host}:{port}"
+
+
 def route_host(host: str) -> HostRoute:
     """Decide how a request for ``host`` is answered, the way the real servers would."""
+    if not host.startswith("[") and host.count(":") == 1:
+        port = host.rsplit(":", 1)[1]
+        if not port.isdigit() or int(port) not in WEB_PORTS:
+            return HostRoute(HostKind.OFF_NETWORK, host.strip().lower())
     host = normalise_host(host)
     if host in REPLICATED_HOSTS:
         return HostRoute(HostKind.SERVED, host)
@@ -179,16 +192,35 @@ def route_host(host: str) -> HostRoute:
     return HostRoute(HostKind.UNREPLICATED, host)
 
 
-def is_local_host(host: str) -> bool:
-    """Whether a Host header names the replica server itself rather than a site."""
-    host = normalise_host(host).strip("[]")
-    if host in ("localhost", ""):
+def is_own_authority(authority: str, own_port: int) -> bool:
+    """Whether a URL's authority (``host[:port]``, as a request line or Host header gives it)
+    names the replica server itself: a loopback name or address on the replica's own port.
+
+    Any other address (``169.254.169.254``, ``10.0.0.1``, ``127.0.0.1:22``) is a host of its
+    own, off the network, so a request a crawler sends there is seen and logged as such."""
+    authority = authority.strip().lower()
+    if not authority:
         return True
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+    host, port = authority, 80
+    if authority.startswith("["):
+        host, _, rest = authority[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif authority.count(":") == 1:
+        host, port_text = authority.split(":", 1)
+    else:
+        port_text = ""
+    if port_text:
+        if not port_text.isdigit():
+            return False
+        port = int(port_text)
+    host = host.rstrip(".")
+    if host != "localhost":
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                return False
+        except ValueError:
+            return False
+    return port == own_port
 
 
 TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "fbclid", "gclid")

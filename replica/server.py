@@ -30,7 +30,13 @@ from urllib.parse import urlsplit
 
 from replica.app import Handler, ReplicaApp, Request, RequestRecord, Response, Via
 from replica.catalog import Catalog
-from replica.network import NETWORK_DOMAINS, SERVICE_DOMAINS, is_local_host, normalise_host
+from replica.network import (
+    NETWORK_DOMAINS,
+    SERVICE_DOMAINS,
+    is_own_authority,
+    normalise_host,
+    with_port,
+)
 from replica.synth import DEFAULT_SEED
 from replica.tls import TlsMaterial, make_tls
 
@@ -114,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
         host = normalise_host(host)
         port = int(port_text) if port_text.isdigit() else 443
         app = self.server.app
-        if not app.tunnel_allowed(host):
+        if not app.tunnel_allowed(with_port(host, port)):
             app.record_refused_tunnel(host, port)
             self._send(
                 Response(
@@ -169,10 +175,10 @@ class _Handler(BaseHTTPRequestHandler):
         via: Via
         if target.startswith(("http://", "https://")):
             parts = urlsplit(target)
-            scheme, host = parts.scheme, normalise_host(parts.netloc)
+            scheme, host = parts.scheme, with_port(normalise_host(parts.netloc), parts.port)
             path, query = parts.path or "/", parts.query
             via = "tunnel" if self._tunnel_host else "proxy"
-            if is_local_host(host):
+            if is_own_authority(parts.netloc, self.server.server_port):
                 return self._prefixed(parts.netloc, path, query, headers)
         else:
             path, _, query = target.partition("?")
@@ -181,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
                 host = normalise_host(host_header) or self._tunnel_host
             else:
                 host = normalise_host(host_header)
-                if not host or is_local_host(host):
+                if not host or is_own_authority(host_header, self.server.server_port):
                     return self._prefixed(host_header, path, query, headers)
                 via = "host-header"
         return Request(self.command, scheme, host, path, query, headers, via)

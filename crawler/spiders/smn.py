@@ -31,7 +31,8 @@ from crawler.extract.page import NOT_A_PAGE
 from crawler.extraction_pool import CRASHED, ExtractionPool
 from crawler.feeds import NotAFeed, read_feed
 from crawler.items import Article
-from crawler.sites import Site, select_sites, site_for_host
+from crawler.network.hosts import AllowedHosts
+from crawler.sites import Site, select_sites
 from crawler.urls import clean_url, is_asset, looks_like_article, looks_like_feed, site_domain
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,9 @@ class SmnSpider(scrapy.Spider):
             (urlsplit(u).hostname or "").lower() for u in self.override_urls
         ) - {""}
         self.allowed_domains += sorted(self._extra_hosts)
+        # Every request is checked against these before it is sent, redirects included
+        # (crawler/downloadermiddlewares/allowed_hosts.py); links to others are not made.
+        self.allowed_hosts = AllowedHosts.build(self._domains, self.override_urls)
         self.crawl_id: str = kwargs.get("crawl_id") or new_crawl_id()
         self.pool: ExtractionPool | None = None
         self._links: dict[str, _Link] = {}
@@ -299,9 +303,7 @@ class SmnSpider(scrapy.Spider):
         if parts.scheme not in ("http", "https") or is_asset(url):
             self._links[key] = None
             return None
-        host = (parts.hostname or "").lower()
-        site = site_for_host(host)
-        if (site is None or site.domain not in self._domains) and host not in self._extra_hosts:
+        if not self.allowed_hosts.allows(url):
             self._links[key] = "smn/links/offsite"
             self._inc("smn/links/offsite")
             return None

@@ -1,0 +1,1 @@
+"""The project's downloader middlewares (``DOWNLOADER_MIDDLEWARES`` in crawler/settings.py)."""
