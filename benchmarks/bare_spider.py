@@ -7,7 +7,7 @@ Run it outside the project directory (the benchmark does) so Scrapy's own defaul
 not the project's settings: no pipelines, no custom fingerprinter, no extraction pool.
 
 Same discovery as the smn spider: the same entry points (every site's feeds, home page and
-section pages, from ``crawler.sites``), then every link on a network host, found with a few
+section pages, from ``crawler.network.sites``), then every link on a network host, found with a few
 regular expressions over the raw bytes (``<a href>``, ``<area href>``, ``<link
 rel=alternate|next>``, and the text of ``<link>``/``<guid>`` in feeds), each made a
 ``scrapy.Request`` as any plain spider does, duplicates left to Scrapy's filter. Links get
@@ -31,7 +31,7 @@ from scrapy.http import Response
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.sites import SERVICE_DOMAINS, SITES
+from crawler.network.sites import SERVICE_DOMAINS, SITES
 
 # <a href>, <area href>, <link rel=alternate|next href> (as the smn spider), or the text of
 # a feed's <link> and <guid>.

@@ -49,7 +49,7 @@ from benchmarks.common import (
     smn_command,
     table,
 )
-from crawler.urls import url_key
+from crawler.network.urls import url_key
 from replica.oracle import manifest
 
 WORKER_SETTINGS = {"SMN_REDIS_IDLE_SECONDS": "1", "SMN_REDIS_HEARTBEAT_SECONDS": "0.5"}

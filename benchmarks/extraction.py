@@ -6,7 +6,7 @@ For every hand-built fixture page (tests/fixtures/pages): body precision/recall/
 level, boilerplate phrases leaked into the text, field accuracy, and milliseconds per page,
 for ``extract_article`` and for ``trafilatura.extract`` on the same bytes in the same run;
 then the time of lxml parsing alone (the floor), of the crawl's per-page work
-(``crawler.page_work.analyse_page``: the extraction and the page's links from one parse),
+(``crawler.extraction.worker.analyse_page``: the extraction and the page's links from one parse),
 and the same on large synthetic pages.
 """
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.quality import leaked_phrases, score
 from crawler.extract import extract
 from crawler.extract.decode import decode_html
-from crawler.page_work import analyse_page
+from crawler.extraction.worker import analyse_page
 from tests.fixture_pages import Fixture, load_fixtures
 
 FIELDS = ("title", "byline", "agency", "dateline", "published_date", "category")

@@ -41,11 +41,11 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import machine, table
+from crawler.dataset.files import partition_of
+from crawler.dataset.schema import article_schema, check_row, to_row
 from crawler.extract import extract
 from crawler.items import Article
-from pipelines.parquet_files import partition_of
 from pipelines.parquet_writer import ParquetDatasetPipeline
-from pipelines.schema import article_schema, check_row, to_row
 from tests.fixture_pages import load_fixtures
 
 FETCHED = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)

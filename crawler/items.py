@@ -1,6 +1,6 @@
 """The article record: one row of the dataset.
 
-The Parquet schema in ``pipelines.schema`` is derived from these classes, so a field added
+The Parquet schema in ``crawler.dataset.schema`` is derived from these classes, so a field added
 here appears in the dataset with the type its annotation gives.
 """
 

@@ -36,18 +36,46 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
 # One request per canonical URL (http/https, www or not, trailing slash, tracking parameters).
-REQUEST_FINGERPRINTER_CLASS = "crawler.request_identity.CanonicalRequestFingerprinter"
+REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalRequestFingerprinter"
 # Its fingerprints on disk, not in a set that grows with the crawl.
-DUPEFILTER_CLASS = "crawler.dupefilter.ScratchDupeFilter"
+DUPEFILTER_CLASS = "crawler.dupefilters.ScratchDupeFilter"
+
+# Every component in one literal per kind, in priority order; the stock neighbours (Scrapy's
+# *_BASE dicts) in comments. Requests pass downloader middlewares from low numbers to high,
+# responses from high to low.
 DOWNLOADER_MIDDLEWARES = {
-    # Replaces the stock OffsiteMiddleware (50): every request and every redirect hop is
+    # Replaces the stock OffsiteMiddleware at 50: every request and every redirect hop is
     # checked against the allowed hosts and ports, whatever dont_filter says.
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "crawler.downloadermiddlewares.allowed_hosts.AllowedHostsMiddleware": 50,
-    # Before RedirectMiddleware (600) in the response chain.
-    "crawler.request_identity.SameCanonicalRedirectMiddleware": 650,
+    # RobotsTxtMiddleware 100 ... RetryMiddleware 550
+    # Replaces the stock HttpCompressionMiddleware: counts bodies inflating past
+    # DOWNLOAD_MAXSIZE (gzip bombs), which Scrapy drops without a stat.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.downloadermiddlewares.faults.CountingHttpCompressionMiddleware": 590,
+    # Replaces the stock RedirectMiddleware: counts chains given up at REDIRECT_MAX_TIMES.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.downloadermiddlewares.faults.CountingRedirectMiddleware": 600,
+    # Sees a 3xx before the redirect middleware does: remembers it, and drops follow-ups
+    # whose target the incremental state knows.
+    "crawler.downloadermiddlewares.incremental.IncrementalRedirectMiddleware": 610,
+    # Before the redirect middleware in the response chain: a redirect to another spelling
+    # of the same URL is not a duplicate of itself.
+    "crawler.downloadermiddlewares.canonical_redirect.SameCanonicalRedirectMiddleware": 650,
+    # CookiesMiddleware 700, HttpProxyMiddleware 750, DownloaderStats 850
+    # Above DownloaderStats, so it sees every download exception (smn/faults/<kind>) before
+    # RetryMiddleware turns it into a retry.
+    "crawler.downloadermiddlewares.faults.FaultCounters": 860,
+    # HttpCacheMiddleware 900
 }
-
+SPIDER_MIDDLEWARES = {
+    # HttpErrorMiddleware 50, RefererMiddleware 700, UrlLengthMiddleware 800, DepthMiddleware 900
+    # The layout watch's per-site counts (smn/site/<site>/...).
+    "crawler.spidermiddlewares.layout_watch.LayoutWatchCounts": 920,
+    # Nearest the spider: links to pages earlier runs stored or found not worth fetching are
+    # dropped before the other middlewares count them; the rest are kept pending.
+    "crawler.spidermiddlewares.incremental.IncrementalSpiderMiddleware": 950,
+}
 # Validation first (dedup must not remember a dropped record), the dataset writer last (it
 # stores duplicate_of, which dedup sets).
 ITEM_PIPELINES = {
@@ -55,73 +83,43 @@ ITEM_PIPELINES = {
     "pipelines.dedup.DedupPipeline": 200,
     "pipelines.parquet_writer.ParquetDatasetPipeline": 900,
 }
+EXTENSIONS = {
+    # Stats the exit code needs and Scrapy does not keep (entry points, pipeline errors).
+    "crawler.extensions.run_counters.RunCounters": 500,
+    # output/reports/<crawl_id>.json; SMN_REPORTS="" turns it off.
+    "crawler.extensions.run_report.RunReport": 900,
+}
+# Does nothing unless SMN_REDIS_URL is set (a setting or an environment variable); then this
+# process is one worker of a crawl whose frontier, duplicate filter, incremental state and
+# article claims are in that Redis (crawler/distributed/, docs/distributed.md).
+ADDONS = {"crawler.distributed.RedisAddon": 0}
 # `scrapy crawl smn -O articles.parquet`; must be a project setting, -O checks it early.
 FEED_EXPORTERS = {"parquet": "pipelines.feed_exporter.ParquetItemExporter"}
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+# The project's `crawl` command replaces Scrapy's: it locks the dataset, and its exit code
+# and last line say whether the run succeeded (crawler/outcome/judge.py).
+COMMANDS_MODULE = "crawler.commands"
 
-# Project settings (see README).
+# Project settings (README "Settings").
 SMN_OUTPUT = "output/articles"
 SMN_EXTRACT_WORKERS = 0
-
-# Incremental runs (crawler/incremental.py, README "Incremental runs"): links to pages that
-# earlier runs stored or found not worth fetching are dropped; entry points are always
-# fetched.
-# 950: nearest the spider, so dropped links are not counted by the other middlewares first.
-SPIDER_MIDDLEWARES = {"crawler.incremental.IncrementalSpiderMiddleware": 950}
-# Sees a 3xx before RedirectMiddleware (600) does; drops follow-ups of known targets.
-DOWNLOADER_MIDDLEWARES["crawler.incremental.IncrementalRedirectMiddleware"] = 610
 SMN_INCREMENTAL = True
 SMN_STATE = None  # None: state.sqlite beside the SMN_OUTPUT directory; "": off
 SMN_STATE_RECHECK_DAYS = 7
 SMN_STATE_PENDING_ATTEMPTS = 5  # finished runs a link may stay pending before it is given up
-
-# --- Cron-grade runs (README "Running from cron") -----------------------------------------
-# The project's `crawl` command replaces Scrapy's: it locks the dataset, and its exit code
-# and last line say whether the run succeeded (crawler/run_outcome.py).
-COMMANDS_MODULE = "crawler.commands"
-EXTENSIONS = {
-    # Stats the exit code needs and Scrapy does not keep (entry points, pipeline errors).
-    "crawler.run_counters.RunCounters": 500,
-    # output/reports/<crawl_id>.json; SMN_REPORTS="" turns it off.
-    "crawler.run_report.RunReport": 900,
-}
 SMN_MAX_ERRORS = 50  # more errors fail the run (exit 10); negative: no limit
 SMN_LAYOUT_MIN_SHARE = 0.8  # share of a site's article pages a known layout must read
 SMN_LAYOUT_MIN_PAGES = 5  # fewer article pages: the site is reported, not judged
-SMN_LAYOUT_MIN_FIELD_COVERAGE = None  # None: per-field defaults (crawler/layout_watch.py)
+SMN_LAYOUT_MIN_FIELD_COVERAGE = None  # None: per-field defaults (crawler/outcome/layout_watch.py)
 SMN_REPORTS = None  # None: "reports" beside the SMN_OUTPUT directory; "": no reports
 SMN_DATASET_LOCK = True  # off only for workers of one distributed run on one dataset
-
-# --- Distributed crawls on Redis (crawler/distributed/, docs/distributed.md) -------------
-# The add-on does nothing unless SMN_REDIS_URL is set (a setting or an environment
-# variable); then this process is one worker of a crawl whose frontier, duplicate filter,
-# incremental state and article claims are in that Redis (scrapy-redis, adapted there).
-ADDONS = {"crawler.distributed.RedisAddon": 0}
 SMN_REDIS_URL = None
 SMN_REDIS_CRAWL = None  # None: the spider's name ("smn"); the prefix of the crawl's keys
 SMN_REDIS_IDLE_SECONDS = 5.0
 SMN_REDIS_HEARTBEAT_SECONDS = 1.0
 SMN_REDIS_WORKER_TIMEOUT = 30.0
 SMN_REDIS_CHECKPOINT_SECONDS = 300.0
-
-# --- Fault counters (crawler/fault_counters.py, docs/faults.md) -----------------------------
-# smn/faults/<kind> for the run report: download exceptions by kind (timeouts, resets,
-# truncated bodies, size-cap cancels), and the two drops Scrapy keeps no stat of, a body
-# inflating past DOWNLOAD_MAXSIZE (gzip bomb) and a redirect chain past REDIRECT_MAX_TIMES
-# (redirect loop): the stock middlewares that drop them are replaced by counting subclasses,
-# at the stock priorities.
-# 860: above DownloaderStats (850), so it sees every download exception before
-# RetryMiddleware (550) turns it into a retry.
-DOWNLOADER_MIDDLEWARES["crawler.fault_counters.FaultCounters"] = 860
-DOWNLOADER_MIDDLEWARES["crawler.fault_counters.CountingHttpCompressionMiddleware"] = 590
-DOWNLOADER_MIDDLEWARES["crawler.fault_counters.CountingRedirectMiddleware"] = 600
-for _stock in (
-    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware",
-    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware",
-):
-    # None disables a stock class
-    DOWNLOADER_MIDDLEWARES[_stock] = None
 
 # --- Throughput (benchmarks/throughput.py, README "Benchmarks") --------------------------
 # Scrapy handles each response's output with CONCURRENT_ITEMS asyncio tasks (100 by

@@ -15,7 +15,7 @@ Concurrent runs writing the same dataset do not see each other's rows of the run
 
 Memory: the seed is the whole dataset, read again by every run; URLs and story hashes are
 held as 16-byte digests (a collision of two URLs has a chance near 2^-128 per pair) in a
-temporary SQLite file (:mod:`crawler.scratch`), so the crawler's memory does not grow with
+temporary SQLite file (:mod:`crawler.util.scratch`), so the crawler's memory does not grow with
 the dataset or the crawl; only the first copy of each story keeps its URL, for
 ``duplicate_of``.
 
@@ -37,10 +37,10 @@ import pyarrow.parquet as pq
 from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 
-from crawler.incremental_dataset import published_files
-from crawler.scratch import ScratchDb
-from crawler.urls import url_key
-from pipelines import defaults
+from crawler import defaults
+from crawler.incremental.sync import published_files
+from crawler.network.urls import url_key
+from crawler.util.scratch import ScratchDb
 
 if TYPE_CHECKING:
     from typing import Self

@@ -4,7 +4,7 @@ Enable with::
 
     FEED_EXPORTERS = {"parquet": "pipelines.feed_exporter.ParquetItemExporter"}
 
-The file has the dataset's schema (:func:`pipelines.schema.article_schema`), or the
+The file has the dataset's schema (:func:`crawler.dataset.schema.article_schema`), or the
 ``fields`` of the feed in that order, and gets a row group every ``SMN_ROW_GROUP_SIZE``
 items as they arrive. Items that do not fit the schema are skipped with an error log
 (stats ``feed/parquet/skipped``); the ValidationPipeline normally drops them earlier.
@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scrapy.exporters import BaseItemExporter
 
-from pipelines import defaults
-from pipelines.pandas_probe import answer_pandas_probe
-from pipelines.schema import (
+from crawler import defaults
+from crawler.dataset.pandas_probe import answer_pandas_probe
+from crawler.dataset.schema import (
     STATISTICS_COLUMNS,
     SchemaError,
     article_schema,

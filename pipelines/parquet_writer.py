@@ -14,7 +14,7 @@ Layout::
 * Rows are buffered per partition and written as a row group every
   ``SMN_ROW_GROUP_SIZE`` rows; when more than ``SMN_MAX_BUFFERED_ROWS`` rows wait in
   memory in all partitions together, those of the partition with the most move to a
-  private temporary spill file (:mod:`pipelines.row_spill`) until their partition has a
+  private temporary spill file (:mod:`crawler.dataset.spill`) until their partition has a
   full row group. Memory stays flat however long the crawl and however many months it
   spans, and a backfill still writes full row groups. A file is published (renamed from its
   hidden temp name) after ``SMN_FILE_MAX_ROWS`` rows, when a partition needs a file while
@@ -41,7 +41,7 @@ Settings:
   held until its file is closed).
 * ``SMN_PARQUET_COMPRESSION`` (str, default ``zstd``): Parquet compression codec.
   Row-group statistics are written for the short columns readers filter on only
-  (:data:`pipelines.schema.STATISTICS_COLUMNS`).
+  (:data:`crawler.dataset.schema.STATISTICS_COLUMNS`).
 * ``SMN_CLEAN_STALE_TMP`` (bool, default True): on open, delete temp files left by killed
   runs (older than this run's start and not locked by a live writer).
 * ``SMN_CRAWL_ID``: see :mod:`crawler.crawl_id`.
@@ -71,12 +71,12 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler import defaults
 from crawler.crawl_id import filename_safe, resolve_crawl_id
-from pipelines import defaults
-from pipelines.pandas_probe import answer_pandas_probe
-from pipelines.parquet_files import PartFile, final_name, partition_of, remove_stale_tmp, tmp_name
-from pipelines.row_spill import RowSpill
-from pipelines.schema import SchemaError, article_schema, check_row, rows_to_table, to_row
+from crawler.dataset.files import PartFile, final_name, partition_of, remove_stale_tmp, tmp_name
+from crawler.dataset.pandas_probe import answer_pandas_probe
+from crawler.dataset.schema import SchemaError, article_schema, check_row, rows_to_table, to_row
+from crawler.dataset.spill import RowSpill
 
 if TYPE_CHECKING:
     from typing import Self

@@ -8,7 +8,7 @@ Drops (``DropItem``), counted in the stats as ``articles/dropped/<reason>``:
 * ``no_url``: url empty.
 * ``no_title``: title missing or only whitespace.
 * ``no_text``: text missing or only whitespace.
-* ``schema_error``: any other mismatch with :func:`pipelines.schema.article_schema`
+* ``schema_error``: any other mismatch with :func:`crawler.dataset.schema.article_schema`
   (wrong type, unknown field, null in a non-nullable field).
 
 Fixes, counted as ``articles/fixed/<reason>``:
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
 
-from pipelines.schema import SchemaError, check_row, to_row
+from crawler.dataset.schema import SchemaError, check_row, to_row
 
 if TYPE_CHECKING:
     from typing import Self

@@ -43,9 +43,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from crawler.dataset_lock import DatasetLock
-from crawler.run_outcome import ExitCode
-from crawler.urls import url_key
+from crawler.dataset.lock import DatasetLock
+from crawler.network.urls import url_key
+from crawler.outcome.judge import ExitCode
 from replica.app import Request as ReplicaRequest
 from replica.server import ReplicaHandle, serve_replica
 from tests.crawl_run import REPO, CrawlRun, crawl, crawl_command

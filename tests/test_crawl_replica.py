@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from benchmarks.quality import leaked_phrases, score
-from crawler.urls import url_key
+from crawler.network.urls import url_key
 from replica.server import ReplicaHandle, serve_replica
 from tests.crawl_run import CrawlRun, crawl
 

@@ -27,9 +27,9 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
 from crawler.distributed import CrawlKeys, RedisAddon, combine, format_combined, run_of
-from crawler.incremental_redis import RedisSeenStore
-from crawler.incremental_state import ARTICLE, DatasetFile
-from crawler.urls import url_key
+from crawler.distributed.store import RedisSeenStore
+from crawler.incremental.store import ARTICLE, DatasetFile
+from crawler.network.urls import url_key
 from replica.server import ReplicaHandle, serve_replica
 from tests.crawl_run import REPO, crawl_command
 from tests.test_incremental import exercise_pending

@@ -6,12 +6,12 @@ from scrapy import Request, Spider
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
-from crawler.dupefilter import ScratchDupeFilter
+from crawler.dupefilters import ScratchDupeFilter
 
 
 def make_filter() -> ScratchDupeFilter:
     project = get_project_settings()
-    assert project["DUPEFILTER_CLASS"] == "crawler.dupefilter.ScratchDupeFilter"
+    assert project["DUPEFILTER_CLASS"] == "crawler.dupefilters.ScratchDupeFilter"
     names = ("DUPEFILTER_CLASS", "REQUEST_FINGERPRINTER_CLASS")
     crawler = get_crawler(Spider, {name: project[name] for name in names})
     return ScratchDupeFilter.from_crawler(crawler)

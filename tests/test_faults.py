@@ -23,9 +23,9 @@ from typing import Any
 import pyarrow.dataset as ds
 import pytest
 
-from crawler.page_work import analyse_page
-from crawler.run_outcome import ExitCode
-from crawler.urls import url_key
+from crawler.extraction.worker import analyse_page
+from crawler.network.urls import url_key
+from crawler.outcome.judge import ExitCode
 from replica import faults
 from replica.app import Handler, Request, Response
 from replica.server import ReplicaHandle, serve_replica
@@ -375,7 +375,7 @@ def test_download_exceptions_are_counted_by_kind() -> None:
     )
     from twisted.internet.error import ConnectionLost, DNSLookupError, TCPTimedOutError
 
-    from crawler.fault_counters import fault_kind
+    from crawler.downloadermiddlewares.faults import fault_kind
 
     assert fault_kind(DownloadTimeoutError()) == "timeout"
     assert fault_kind(TCPTimedOutError()) == "timeout"
@@ -390,8 +390,8 @@ def test_download_exceptions_are_counted_by_kind() -> None:
 
 
 def test_the_report_and_its_summary_show_the_faults() -> None:
-    from crawler.run_outcome import OutcomeRules, judge
-    from crawler.run_report import build_report, summary_lines
+    from crawler.extensions.run_report import build_report, summary_lines
+    from crawler.outcome.judge import OutcomeRules, judge
 
     stats = {
         "finish_reason": "finished",

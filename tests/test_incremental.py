@@ -22,21 +22,18 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 
-from crawler.incremental import (
-    IncrementalConfig,
-    IncrementalRedirectMiddleware,
-    IncrementalRun,
-    IncrementalSpiderMiddleware,
-)
-from crawler.incremental_dataset import published_files, sync
-from crawler.incremental_state import DAY, DatasetFile, PendingLink, SeenStore, SqliteSeenStore
+from crawler.dataset.files import PartFile
+from crawler.dataset.schema import article_schema, rows_to_table, to_row
+from crawler.downloadermiddlewares.incremental import IncrementalRedirectMiddleware
+from crawler.incremental.run import IncrementalConfig, IncrementalRun
+from crawler.incremental.store import DAY, DatasetFile, PendingLink, SeenStore, SqliteSeenStore
+from crawler.incremental.sync import published_files, sync
 from crawler.items import Article
-from crawler.sites import select_sites
+from crawler.network.sites import select_sites
+from crawler.network.urls import url_key
+from crawler.spidermiddlewares.incremental import IncrementalSpiderMiddleware
 from crawler.spiders.smn import ARTICLE_PRIORITY, SmnSpider
-from crawler.urls import url_key
-from pipelines.parquet_files import PartFile
 from pipelines.parquet_writer import ParquetDatasetPipeline
-from pipelines.schema import article_schema, rows_to_table, to_row
 from replica import faults, render_classic, render_feeds
 from replica.app import Request as ReplicaRequest
 from replica.app import Response as ReplicaResponse
@@ -336,7 +333,7 @@ def test_spider_middleware_drops_known_links_and_records_pages(opened: Crawler) 
     mw = IncrementalSpiderMiddleware.from_crawler(opened)
     stats = opened.stats
     assert stats is not None
-    listing = html("https://www.spacewar.com/", smn_verdict="listing")
+    listing = html("https://www.spacewar.com/", smn_page_kind="listing")
     known = Request("http://spacewar.com/reports/story_1_999.html/?utm_source=x")
     new = Request("https://www.spacewar.com/reports/story_2_999.html")
     entry = Request("https://www.spacewar.com/reports/story_1_999.html", meta={"smn_entry": True})
@@ -345,13 +342,13 @@ def test_spider_middleware_drops_known_links_and_records_pages(opened: Crawler) 
     assert collect(mw, listing, [known, item, new, entry]) == [entry, new, item]
     assert stats.get_value("smn/incremental/skipped/article") == 1
 
-    about = html("https://www.spacewar.com/about.html", smn_verdict="other")
+    about = html("https://www.spacewar.com/about.html", smn_page_kind="other")
     about.meta["redirect_urls"] = ["http://spacewar.com/about"]
     collect(mw, about, [])
     gone = html("https://www.spacewar.com/gone.html", status=404)
     mw.process_spider_exception(gone, HttpError(gone, "Ignoring non-200 response"))
     # An entry point is always fetched: nothing is recorded for it.
-    entry_about = html("https://www.spacewar.com/entry.html", smn_verdict="other", smn_entry=True)
+    entry_about = html("https://www.spacewar.com/entry.html", smn_page_kind="other", smn_entry=True)
     collect(mw, entry_about, [])
     links = [
         Request("https://www.spacewar.com/about.html"),
@@ -374,17 +371,17 @@ def test_a_run_that_does_not_finish_stores_no_page_observation(
     """Stopped early or killed (None), a run may not have followed the links of the pages
     it judged not worth fetching again: the next run fetches them."""
     mw = IncrementalSpiderMiddleware.from_crawler(opened)
-    collect(mw, html("https://www.spacewar.com/archive/", smn_verdict="other"), [])
+    collect(mw, html("https://www.spacewar.com/archive/", smn_page_kind="other"), [])
     gone = html("https://www.spacewar.com/gone.html", status=404)
     mw.process_spider_exception(gone, HttpError(gone, "Ignoring non-200 response"))
     assert opened.stats is not None
     later = next_run(opened, reason)
     assert opened.stats.get_value("smn/incremental/recorded/other") is None
     links = [Request("https://www.spacewar.com/archive/"), Request(gone.url)]
-    listing = html("https://www.spacewar.com/", smn_verdict="listing")
+    listing = html("https://www.spacewar.com/", smn_page_kind="listing")
     assert collect(IncrementalSpiderMiddleware(later), listing, links) == links
     # The same run, finished, stores them.
-    collect(IncrementalSpiderMiddleware(later), html(links[0].url, smn_verdict="other"), [])
+    collect(IncrementalSpiderMiddleware(later), html(links[0].url, smn_page_kind="other"), [])
     last = next_run(later.crawler, "finished")
     assert later.stats.get_value("smn/incremental/recorded/other") == 1
     assert collect(IncrementalSpiderMiddleware(last), listing, links) == [links[1]]
@@ -398,7 +395,7 @@ def test_links_stay_pending_until_a_run_judges_their_page(opened: Crawler) -> No
     """The frontier outlives killed runs: links found on an article page (never fetched
     again once stored) are pending until their pages got an answer, and every run starts
     with the pending ones after its entry points."""
-    y = html(article(1).url, smn_verdict="article")
+    y = html(article(1).url, smn_page_kind="article")
     x, z, failing = (Request(article(i).url) for i in (2, 3, 4))
     section = Request("https://www.spacewar.com/Military_Space.html")
     mw = IncrementalSpiderMiddleware.from_crawler(opened)
@@ -423,9 +420,9 @@ def test_links_stay_pending_until_a_run_judges_their_page(opened: Crawler) -> No
     assert opened.stats is not None
     assert opened.stats.get_value("smn/incremental/pending_added") == 4
     # x is extracted and its row published, z extracted only; then the run is killed.
-    collect(mw, html(x.url, smn_verdict="article"), [article(2)])
-    collect(mw, html(z.url, smn_verdict="article"), [article(3)])
-    collect(mw, html(section.url, smn_verdict="listing"), [])
+    collect(mw, html(x.url, smn_page_kind="article"), [article(2)])
+    collect(mw, html(z.url, smn_page_kind="article"), [article(3)])
+    collect(mw, html(section.url, smn_page_kind="listing"), [])
     write_dataset(Path(opened.settings["SMN_OUTPUT"]), [article(2)], "killed")
     second = next_run(opened, reason=None)
     entry = Request("https://www.spacewar.com/", meta={"smn_entry": True})
@@ -436,8 +433,8 @@ def test_links_stay_pending_until_a_run_judges_their_page(opened: Crawler) -> No
     assert second.stats.get_value("smn/incremental/pending_resumed") == 3
     # This run judges the section and extracts z (not written: the writer dropped it); the
     # download of the failing one fails.
-    collect(mw, html(section.url, smn_verdict="listing"), [])
-    collect(mw, html(z.url, smn_verdict="article"), [article(3)])
+    collect(mw, html(section.url, smn_page_kind="listing"), [])
+    collect(mw, html(z.url, smn_page_kind="article"), [article(3)])
     third = next_run(second.crawler, "finished")
     assert pending_urls(third) == sorted([z.url, failing.url])
     assert {link.attempts for link in third.store.pending()} == {1}
@@ -446,12 +443,12 @@ def test_links_stay_pending_until_a_run_judges_their_page(opened: Crawler) -> No
 def test_a_page_answered_with_junk_stays_pending(opened: Crawler) -> None:
     """An empty or binary answer (verdict "error") is no judgement of the page: its link
     stays pending and the next run asks again; an "other" page is settled."""
-    listing = html("https://www.spacewar.com/Military_Space.html", smn_verdict="listing")
+    listing = html("https://www.spacewar.com/Military_Space.html", smn_page_kind="listing")
     junk, about = Request(article(5).url), Request("https://www.spacewar.com/about.html")
     mw = IncrementalSpiderMiddleware.from_crawler(opened)
     collect(mw, listing, [junk, about])
-    collect(mw, html(junk.url, smn_verdict="error"), [])
-    collect(mw, html(about.url, smn_verdict="other"), [])
+    collect(mw, html(junk.url, smn_page_kind="error"), [])
+    collect(mw, html(about.url, smn_page_kind="other"), [])
     after = next_run(opened, "finished")
     assert pending_urls(after) == [junk.url]
     assert after.store.lookup({url_key(about.url)}, time.time()) == {url_key(about.url): "other"}
@@ -474,7 +471,7 @@ def test_pending_links_are_requested_as_the_spider_links_them(tmp_path: Path) ->
 
 def test_a_pending_link_waits_for_a_run_that_crawls_its_site(opened: Crawler) -> None:
     spacewar, terradaily = Request(article(5).url), Request(BEHIND_URL)
-    listing = html("https://www.spacewar.com/", smn_verdict="listing")
+    listing = html("https://www.spacewar.com/", smn_page_kind="listing")
     collect(IncrementalSpiderMiddleware.from_crawler(opened), listing, [spacewar, terradaily])
     run = next_run(opened, "finished")
     assert run.crawler.spider is not None
@@ -498,7 +495,7 @@ def test_a_link_pending_through_enough_runs_is_given_up(tmp_path: Path) -> None:
     }
     run = opened_run(settings)
     failing = Request(article(4).url)
-    listing = html("https://www.spacewar.com/", smn_verdict="listing")
+    listing = html("https://www.spacewar.com/", smn_page_kind="listing")
     collect(IncrementalSpiderMiddleware(run), listing, [failing])
     # Killed runs do not count: the link was never tried.
     run = next_run(run.crawler, reason=None)

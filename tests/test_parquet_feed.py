@@ -20,9 +20,9 @@ import pytest
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
+from crawler.dataset.schema import article_schema, to_row
 from crawler.items import Article, RelatedLink
 from pipelines.feed_exporter import ParquetItemExporter
-from pipelines.schema import article_schema, to_row
 
 ROOT = Path(__file__).resolve().parents[1]
 FEED_EXPORTERS = {"parquet": "pipelines.feed_exporter.ParquetItemExporter"}

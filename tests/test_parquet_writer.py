@@ -23,11 +23,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.test import get_crawler
 
+from crawler.dataset.files import PartFile
+from crawler.dataset.schema import article_schema
+from crawler.dataset.spill import RowSpill
 from crawler.items import Article, RelatedLink
-from pipelines.parquet_files import PartFile
 from pipelines.parquet_writer import ParquetDatasetPipeline
-from pipelines.row_spill import RowSpill
-from pipelines.schema import article_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 NOV = "year=2026/month=11"

@@ -13,8 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from crawler.items import Article, RelatedLink
-from pipelines.schema import (
+from crawler.dataset.schema import (
     SchemaError,
     article_schema,
     attribute_docstrings,
@@ -22,6 +21,7 @@ from pipelines.schema import (
     rows_to_table,
     to_row,
 )
+from crawler.items import Article, RelatedLink
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 

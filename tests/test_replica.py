@@ -569,7 +569,7 @@ def test_newer_platform_markup(client: ProxyClient, base_manifest: Manifest) -> 
 
 
 def test_registry_urls_answer_as_documented(client: ProxyClient) -> None:
-    sites = pytest.importorskip("crawler.sites")
+    sites = pytest.importorskip("crawler.network.sites")
     replicated = {h.removeprefix("www.") for h in REPLICATED_HOSTS}
     for site in sites.SITES:
         for url in (site.home, *site.feeds, *site.sections):

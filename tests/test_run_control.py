@@ -15,9 +15,9 @@ from typing import Any
 import pyarrow.dataset as ds
 import pytest
 
-from crawler.dataset_lock import lock_path
-from crawler.run_outcome import ExitCode
-from crawler.urls import url_key
+from crawler.dataset.lock import lock_path
+from crawler.network.urls import url_key
+from crawler.outcome.judge import ExitCode
 from replica.app import Request, Response
 from replica.server import ReplicaHandle, serve_replica
 from tests.crawl_run import CrawlRun, RunningCrawl, crawl

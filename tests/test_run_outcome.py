@@ -1,4 +1,4 @@
-"""The verdict on a run, judged from its stats alone (crawler.run_outcome, layout_watch)."""
+"""The verdict on a run, judged from its stats alone (crawler.outcome.judge, layout_watch)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from scrapy.settings import Settings
 
-from crawler.dataset_lock import DatasetLock, DatasetLocked, lock_path
-from crawler.layout_watch import LayoutRules, watch_layout
-from crawler.run_outcome import ExitCode, OutcomeRules, error_count, judge, records_lost
-from crawler.run_report import build_report, reports_dir, summary_lines, write_report
+from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
+from crawler.extensions.run_report import build_report, reports_dir, summary_lines, write_report
+from crawler.outcome.judge import ExitCode, OutcomeRules, error_count, judge, records_lost
+from crawler.outcome.layout_watch import LayoutRules, watch_layout
 
 SITES = {"spacewar.com": 10, "spacedaily.com": 15, "spacemart.com": 4}
 FIELDS = ("title", "byline", "dateline", "published_date", "text")

@@ -7,8 +7,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.batches import CHUNK
-from crawler.scratch import ScratchDb
+from crawler.util.batches import CHUNK
+from crawler.util.scratch import ScratchDb
 
 keys = st.text(alphabet="abcdé/._", min_size=0, max_size=6)
 

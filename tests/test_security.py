@@ -17,7 +17,7 @@ import pyarrow.dataset as ds
 import pytest
 from scrapy.settings import Settings
 
-from crawler.urls import url_key
+from crawler.network.urls import url_key
 from replica import faults
 from replica.app import Handler
 from replica.server import ReplicaHandle, serve_replica

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.sites import SITES, is_network_host, select_sites, site_for_host
-from crawler.urls import clean_url, is_asset, looks_like_article, url_key
+from crawler.network.sites import SITES, is_network_host, select_sites, site_for_host
+from crawler.network.urls import clean_url, is_asset, looks_like_article, url_key
 
 ADVERTISED = [
     "SpaceDaily",

@@ -10,13 +10,15 @@ from typing import Any
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
+from crawler.spidermiddlewares.layout_watch import LayoutWatchCounts
 from crawler.spiders.smn import SmnSpider
 
 SITE = "https://www.spacewar.com"
 
 
 def parse(body: bytes, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run the spider's page callback on one response: (response meta, crawl stats)."""
+    """Run the spider's page callback on one response, through the layout watch's spider
+    middleware: (response meta, crawl stats)."""
     crawler = get_crawler(SmnSpider, {"SMN_EXTRACT_WORKERS": 1})
     spider = SmnSpider.from_crawler(crawler)
     crawler.spider = spider
@@ -26,8 +28,11 @@ def parse(body: bytes, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
         url, body=body, headers={"Content-Type": "text/html"}, request=Request(url)
     )
 
+    # The layout watch counts what passes its spider middleware, as in a crawl.
+    watch = LayoutWatchCounts.from_crawler(crawler)
+
     async def run() -> None:
-        async for _ in spider.parse_page(response):
+        async for _ in watch.process_spider_output(response, spider.parse_page(response)):
             pass
 
     try:
@@ -51,24 +56,24 @@ def page(links: int) -> bytes:
 
 def test_a_page_that_links_many_stories_is_a_listing() -> None:
     meta, _ = parse(page(links=8), f"{SITE}/archive/2019.html")
-    assert meta["smn_verdict"] == "listing"
+    assert meta["smn_page_kind"] == "listing"
 
 
 def test_a_page_with_a_story_link_or_two_is_other() -> None:
     meta, _ = parse(page(links=2), f"{SITE}/about.html")
-    assert meta["smn_verdict"] == "other"
+    assert meta["smn_page_kind"] == "other"
 
 
 def test_empty_and_binary_answers_are_errors_not_layout_changes() -> None:
     url = f"{SITE}/reports/Some_Story_999.html"
     for body in (b"", b"   \n", bytes(range(256)) * 8):
         meta, stats = parse(body, url)
-        assert meta["smn_verdict"] == "error", body[:10]
+        assert meta["smn_page_kind"] == "error", body[:10]
         assert not any(key.startswith("smn/site/") for key in stats), stats
 
 
 def test_an_article_page_no_layout_reads_still_counts_for_the_layout_watch() -> None:
     url = f"{SITE}/reports/Some_Story_999.html"
     meta, stats = parse(b"<html><body><p>Nothing here.</p></body></html>", url)
-    assert meta["smn_verdict"] == "other"
+    assert meta["smn_page_kind"] == "other"
     assert stats["smn/site/spacewar.com/article_pages"] == 1

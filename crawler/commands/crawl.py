@@ -4,15 +4,15 @@ Scrapy's own ``crawl`` exits 0 whatever happened during the crawl. This one (the
 ``COMMANDS_MODULE`` holds a command of the same name, which replaces the built-in; the
 options, ``-a``, ``-s``, ``-o/-O``, are the built-in's):
 
-1. takes the dataset lock (:mod:`crawler.dataset_lock`) before anything runs; a second run
+1. takes the dataset lock (:mod:`crawler.dataset.lock`) before anything runs; a second run
    on the same dataset exits at once with code 3;
 2. runs the crawl as Scrapy does;
-3. judges the run from its final stats (:func:`crawler.run_outcome.judge`), rewrites the
-   run report with them (:mod:`crawler.run_report`), prints a short summary on stderr
+3. judges the run from its final stats (:func:`crawler.outcome.judge.judge`), rewrites the
+   run report with them (:mod:`crawler.extensions.run_report`), prints a short summary on stderr
    (never stdout: ``-O -:jsonl`` writes the feed there) whose last line is the outcome,
    ``OK: ...`` or ``FAILED (code N): ...``, and exits with that code.
 
-Exit codes: see :mod:`crawler.run_outcome` (0 OK; 1 and 2 keep Scrapy's meanings: the
+Exit codes: see :mod:`crawler.outcome.judge` (0 OK; 1 and 2 keep Scrapy's meanings: the
 crawl could not start, usage error; 3-10 are the run's failures). A spider argument the
 spider rejects (``-a sites=nonsense``) is a usage error here too: exit 2, not 1.
 """
@@ -32,9 +32,8 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from crawler.crawl_id import new_crawl_id
-from crawler.dataset_lock import DatasetLock, DatasetLocked, lock_path
-from crawler.run_outcome import ExitCode, Outcome, OutcomeRules, judge
-from crawler.run_report import (
+from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
+from crawler.extensions.run_report import (
     RunReport,
     build_report,
     dataset_dir,
@@ -42,6 +41,7 @@ from crawler.run_report import (
     summary_lines,
     write_report,
 )
+from crawler.outcome.judge import ExitCode, Outcome, OutcomeRules, judge
 
 if TYPE_CHECKING:
     import argparse

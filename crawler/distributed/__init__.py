@@ -14,7 +14,7 @@ Scrapy 2.19 and to this project:
   flush what the others work on); it pushes new requests in batches, the duplicate check
   and the enqueue in one Lua script, and pops through another that *leases* the request.
 * :class:`RedisDupeFilter` (scrapy-redis' ``RFPDupeFilter``) fingerprints with the crawler's
-  ``request_fingerprinter`` (:class:`~crawler.request_identity.CanonicalRequestFingerprinter`)
+  ``request_fingerprinter`` (:class:`~crawler.fingerprint.CanonicalRequestFingerprinter`)
   instead of its own ``canonicalize_url`` hash (deprecated ``request_fingerprint`` API),
   never deletes the shared set on close, and remembers the fingerprints it sent already.
 * scrapy-redis' ``RedisSpider`` feeds ``start_requests()``, which Scrapy 2.13+ no longer
@@ -77,7 +77,7 @@ Settings (read when the crawl starts):
   its files and releases its leases: at most this much work is redone after it dies (each
   checkpoint publishes up to ``SMN_MAX_OPEN_FILES`` files).
 * ``SMN_REDIS_DATASET_SCOPE`` (str, default ``<hostname>:<absolute SMN_OUTPUT>``): see
-  :mod:`crawler.incremental_redis`.
+  :mod:`crawler.distributed.store`.
 
 With the add-on active, ``SMN_DATASET_LOCK`` defaults to False: workers write one dataset,
 each its own files, named by its crawl id ``<run>-w<N>``.

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from crawler import defaults
 from crawler.distributed.config import URL_SETTING, CrawlKeys
 from crawler.distributed.coordination import as_text
 from crawler.distributed.reports import _runs, combine, format_combined, load_reports
-from crawler.incremental_redis import state_counts
-from pipelines import defaults
+from crawler.distributed.store import state_counts
 
 if TYPE_CHECKING:
     pass

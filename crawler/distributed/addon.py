@@ -20,10 +20,8 @@ from crawler.distributed.worker import (
     SentLinksMiddleware,
     SharedRobotsTxtMiddleware,
 )
-from crawler.incremental import (
-    IncrementalRedirectMiddleware,
-    IncrementalSpiderMiddleware,
-)
+from crawler.downloadermiddlewares.incremental import IncrementalRedirectMiddleware
+from crawler.spidermiddlewares.incremental import IncrementalSpiderMiddleware
 from pipelines.parquet_writer import ParquetDatasetPipeline
 
 if TYPE_CHECKING:

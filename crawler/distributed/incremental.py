@@ -6,13 +6,11 @@ import logging
 from typing import TYPE_CHECKING, Self
 
 from crawler.distributed.coordination import DistributedCrawl
-from crawler.incremental import (
-    IncrementalRedirectMiddleware,
-    IncrementalRun,
-    IncrementalSpiderMiddleware,
-)
-from crawler.incremental_redis import RedisSeenStore, default_scope
-from crawler.incremental_state import SeenStore
+from crawler.distributed.store import RedisSeenStore, default_scope
+from crawler.downloadermiddlewares.incremental import IncrementalRedirectMiddleware
+from crawler.incremental.run import IncrementalRun
+from crawler.incremental.store import SeenStore
+from crawler.spidermiddlewares.incremental import IncrementalSpiderMiddleware
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

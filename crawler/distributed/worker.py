@@ -16,10 +16,10 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler.dataset.files import partition_of
 from crawler.distributed.config import ENTRY_META
 from crawler.distributed.coordination import DistributedCrawl
-from crawler.urls import url_key
-from pipelines.parquet_files import partition_of
+from crawler.network.urls import url_key
 from pipelines.parquet_writer import ParquetDatasetPipeline
 
 if TYPE_CHECKING:

@@ -27,12 +27,23 @@ from crawler.extract.fields import (
 from crawler.extract.page import NotHtml, Page, jsonld_text, parse_page
 from crawler.extract.parts import NotArticle, Parts
 from crawler.items import Article, RelatedLink
-from crawler.sites import site_for_host
+from crawler.network.sites import site_for_host
+from crawler.protocol import PageKind
 
-__all__ = ["EXTRACTOR_VERSION", "Extraction", "extract", "extract_article", "extract_page"]
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "KNOWN_LAYOUTS",
+    "Extraction",
+    "extract",
+    "extract_article",
+    "extract_page",
+    "read_page",
+]
 
 # Bump whenever a change can alter any extracted field.
 EXTRACTOR_VERSION = "1.1.0"
+KNOWN_LAYOUTS = frozenset({"classic", "modern"})
+"""The network's own layouts (a page of neither goes to the trafilatura fallback)."""
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +67,11 @@ class Extraction:
 
     article: Article | None
     reason: str | None = None
-    """Why the page gave no article (None when it gave one)."""
+    """Why the page gave no article (None when it gave one), for people: never parsed."""
     layout: str | None = None
     """The layout that recognised the page: "classic", "modern", "fallback" or None."""
+    kind: PageKind = PageKind.OTHER
+    """What the page is: ``ARTICLE`` when it gave one."""
 
 
 def extract_article(
@@ -83,13 +96,20 @@ def extract(
     fetched_at: dt.datetime | None = None,
 ) -> Extraction:
     """Extract a page; never raises: unexpected failures come back as a reason."""
-    try:
-        page = parse_page(decode_html(body, content_type))
-    except NotHtml as exc:
-        return Extraction(None, str(exc))
-    except Exception as exc:  # a bad page must never stop a crawl
-        return _failed(exc, url)
+    page = read_page(body, content_type)
+    if isinstance(page, Extraction):
+        return page
     return extract_page(page, url, fetched_at=fetched_at)
+
+
+def read_page(body: bytes | str, content_type: str | None = None) -> Page | Extraction:
+    """The parsed page, or the outcome of a body that is none; never raises."""
+    try:
+        return parse_page(decode_html(body, content_type))
+    except NotHtml as exc:
+        return Extraction(None, str(exc), kind=exc.kind)
+    except Exception as exc:  # a bad page must never stop a crawl
+        return Extraction(None, f"unreadable page: {type(exc).__name__}: {exc}")
 
 
 def extract_page(page: Page, url: str, *, fetched_at: dt.datetime | None = None) -> Extraction:
@@ -121,13 +141,14 @@ def _extract_page(page: Page, url: str, fetched_at: dt.datetime) -> Extraction:
         else:
             # Imported on first use: trafilatura costs the crawler process (which only
             # unpickles the workers' results) memory and start-up time for nothing; the
-            # workers import it when they start (crawler.page_work.warm_up).
+            # workers import it when they start (crawler.extraction.worker.warm_up).
             from crawler.extract import fallback
 
             parts = fallback.extract(page, url)
     except NotArticle as exc:
-        return Extraction(None, str(exc), layout=layout or "fallback")
-    return Extraction(_record(page, parts, url, fetched_at), layout=parts.layout)
+        return Extraction(None, str(exc), layout=layout or "fallback", kind=exc.kind)
+    article = _record(page, parts, url, fetched_at)
+    return Extraction(article, layout=parts.layout, kind=PageKind.ARTICLE)
 
 
 def _is_error_page(page: Page) -> bool:

@@ -15,6 +15,7 @@ from crawler.extract.fields import (
 from crawler.extract.layouts import CLASSIC, block_key, is_drop, is_stop
 from crawler.extract.page import Page
 from crawler.extract.parts import NotArticle, Parts, related_links_after
+from crawler.protocol import PageKind
 
 _SECTION_TAIL = re.compile(r"((?:[A-Z][\w'&-]*\s+)(?:(?:and|of|&|the|[A-Z][\w'&-]*)\s+)*News)\s*$")
 _MIN_WORDS = 20
@@ -185,7 +186,7 @@ def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
                 continue
         paragraphs.append(text)
     if is_listing([b.text for b in blocks[start:stop_at]]):
-        raise NotArticle("a listing of several stories (home or section page)")
+        raise NotArticle("a listing of several stories (home or section page)", PageKind.LISTING)
     if sum(len(p.split()) for p in paragraphs) < _MIN_WORDS:
         raise NotArticle("no article body")
     if dateline is None and byline is None:

@@ -8,6 +8,7 @@ from crawler.extract.fields import find_dateline, is_listing, strip_by
 from crawler.extract.layouts import is_drop, is_stop
 from crawler.extract.page import Page
 from crawler.extract.parts import NotArticle, Parts
+from crawler.protocol import PageKind
 
 _MIN_WORDS = 50
 _MIN_PARAGRAPHS = 2
@@ -53,7 +54,7 @@ def extract(page: Page, url: str) -> Parts:
     if sum(len(p.split()) for p in paragraphs) < _MIN_WORDS or len(paragraphs) < _MIN_PARAGRAPHS:
         raise NotArticle("no article body (unknown layout)")
     if is_listing(paragraphs):
-        raise NotArticle("a listing of several stories (unknown layout)")
+        raise NotArticle("a listing of several stories (unknown layout)", PageKind.LISTING)
     # Without a layout to trust, only a page that says it is a story counts as one: a date
     # guessed from anywhere on the page (as trafilatura does) is no such sign.
     says_article = (

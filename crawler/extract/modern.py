@@ -12,6 +12,7 @@ from crawler.extract.fields import Dateline, find_dateline, looks_like_names, st
 from crawler.extract.layouts import MODERN, block_key, is_drop, is_noise_token, is_stop
 from crawler.extract.page import Page, jsonld_text
 from crawler.extract.parts import NotArticle, Parts, related_links_after
+from crawler.protocol import PageKind
 
 _MIN_WORDS = 20
 _HEADER_PARTS = etree.XPath(
@@ -63,7 +64,7 @@ def extract(page: Page, url: str) -> Parts:
     body = page.root.find("body")
     body_classes = set((body.get("class") or "").lower().split()) if body is not None else set()
     if body_classes & MODERN.listing_body_classes and "single" not in body_classes:
-        raise NotArticle("a listing of posts (archive, category or home page)")
+        raise NotArticle("a listing of posts (archive, category or home page)", PageKind.LISTING)
     if body_classes & MODERN.static_page_body_classes and "single" not in body_classes:
         raise NotArticle("a static page (about, privacy), not a post")
     content = _content(page)
@@ -75,7 +76,7 @@ def extract(page: Page, url: str) -> Parts:
     if not title:
         raise NotArticle("no headline")
     if len(_POSTS(page.root)) > 1:
-        raise NotArticle("a listing of posts (several posts on one page)")
+        raise NotArticle("a listing of posts (several posts on one page)", PageKind.LISTING)
 
     blocks = page_blocks(_strip_noise(content)).blocks
     paragraphs: list[str] = []

@@ -12,6 +12,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.fields import fold_text
+from crawler.protocol import PageKind
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _FEED_START = re.compile(
@@ -67,7 +68,12 @@ _ARTICLE_TYPES = frozenset(
 
 
 class NotHtml(ValueError):
-    """The body is no HTML page: a feed, binary data, nothing at all."""
+    """The body is no HTML page: a feed, binary data, nothing at all. ``kind`` says which:
+    a feed, no page at all (what a failing server sends: not judged), or another body."""
+
+    def __init__(self, reason: str, kind: PageKind = PageKind.OTHER) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 EMPTY = "empty page"
@@ -97,14 +103,14 @@ def sniff(text: str) -> None:
     """Raise NotHtml for bodies that cannot be an article page."""
     head = text[:2048]
     if not head.strip():
-        raise NotHtml(EMPTY)
+        raise NotHtml(EMPTY, PageKind.ERROR)
     if _FEED_START.match(head):
-        raise NotHtml("feed (RSS/Atom), not a page")
+        raise NotHtml("feed (RSS/Atom), not a page", PageKind.FEED)
     if "<" not in head and "<" not in text[:65536]:
-        raise NotHtml(NO_MARKUP)
+        raise NotHtml(NO_MARKUP, PageKind.ERROR)
     controls = len(_CONTROLS.findall(head))
     if controls > len(head) // 20:
-        raise NotHtml(BINARY)
+        raise NotHtml(BINARY, PageKind.ERROR)
 
 
 def parse_page(text: str) -> Page:

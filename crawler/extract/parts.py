@@ -8,6 +8,7 @@ from urllib.parse import urljoin
 from crawler.extract.blocks import Block
 from crawler.extract.fields import Dateline
 from crawler.extract.layouts import is_stop
+from crawler.protocol import PageKind
 
 _SKIP_LINK_SCHEMES = ("javascript:", "mailto:", "#", "tel:")
 _SKIP_LINK_TEXT = frozenset({"tweet", "share", "", "email", "print", "facebook", "twitter"})
@@ -15,7 +16,12 @@ _MAX_RELATED = 40
 
 
 class NotArticle(Exception):
-    """The page is valid HTML but no article: its message says why."""
+    """The page is valid HTML but no article: its message says why, its ``kind`` what it is
+    instead (a listing, or another page)."""
+
+    def __init__(self, reason: str, kind: PageKind = PageKind.OTHER) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 @dataclass(slots=True)

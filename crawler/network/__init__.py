@@ -1,1 +1,2 @@
-"""What the crawl knows of the network itself: which hosts a request may go to."""
+"""What the crawl knows of the network: the site registry, URL shapes and keys, feeds,
+and the hosts a request may go to."""

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from crawler.sites import site_for_host
+from crawler.network.sites import site_for_host
 
 WEB_PORTS: dict[str, int] = {"http": 80, "https": 443}
 """The schemes a crawl requests, with their default ports: the only ports of a network host."""

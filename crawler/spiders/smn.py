@@ -25,15 +25,14 @@ from scrapy.exceptions import UsageError
 from scrapy.http import Response, TextResponse
 
 from crawler.crawl_id import new_crawl_id
-from crawler.dupefilter import ScratchDupeFilter
-from crawler.extract import Extraction
-from crawler.extract.page import NOT_A_PAGE
-from crawler.extraction_pool import CRASHED, ExtractionPool
-from crawler.feeds import NotAFeed, read_feed
+from crawler.dupefilters import ScratchDupeFilter
+from crawler.extraction.pool import ExtractionPool
 from crawler.items import Article
+from crawler.network.feeds import NotAFeed, read_feed
 from crawler.network.hosts import AllowedHosts
-from crawler.sites import Site, select_sites
-from crawler.urls import clean_url, is_asset, looks_like_article, looks_like_feed, site_domain
+from crawler.network.sites import Site, select_sites
+from crawler.network.urls import clean_url, is_asset, looks_like_article, looks_like_feed
+from crawler.protocol import ENTRY_META, PAGE_KIND_META, PAGE_LAYOUT_META, PageKind
 
 logger = logging.getLogger(__name__)
 
@@ -52,26 +51,6 @@ _UNRESOLVED: Any = object()
 # A remembered link: (url, is a feed, priority, request fingerprint) or a stats key to count
 # (not followed), or None (not followed, not counted).
 _Link = tuple[str, bool, int, bytes] | str | None
-
-
-KNOWN_LAYOUTS = frozenset({"classic", "modern"})
-WATCHED_FIELDS = ("title", "byline", "dateline", "published_date", "text")
-
-
-def verdict(extraction: Extraction) -> str:
-    """What a page is: "article", "listing" (lists stories: fetch it again next run),
-    "feed", "other" (about pages, error pages, ...), or "error" (not judged: the extraction
-    failed, or the server sent no page; fetch it again next run)."""
-    if extraction.article is not None:
-        return "article"
-    if extraction.reason == CRASHED or extraction.reason in NOT_A_PAGE:
-        return "error"
-    reason = (extraction.reason or "").lower()
-    if "listing" in reason:
-        return "listing"
-    if "feed" in reason:
-        return "feed"
-    return "other"
 
 
 LISTING_MIN_STORY_LINKS = 5
@@ -156,14 +135,14 @@ class SmnSpider(scrapy.Spider):
         if self.override_urls:
             for url in self.override_urls:
                 yield scrapy.Request(
-                    url, callback=self.parse_any, dont_filter=True, meta={"smn_entry": True}
+                    url, callback=self.parse_any, dont_filter=True, meta={ENTRY_META: True}
                 )
             return
         for site in self.sites:
             for feed in site.feeds:
-                yield scrapy.Request(feed, callback=self.parse_feed, meta={"smn_entry": True})
+                yield scrapy.Request(feed, callback=self.parse_feed, meta={ENTRY_META: True})
             for page in (site.home, *site.sections):
-                yield scrapy.Request(page, callback=self.parse_page, meta={"smn_entry": True})
+                yield scrapy.Request(page, callback=self.parse_page, meta={ENTRY_META: True})
 
     async def parse_any(self, response: Response) -> AsyncIterator[Any]:
         """A start URL of unknown kind: a feed if it reads as one, else a page."""
@@ -217,14 +196,13 @@ class SmnSpider(scrapy.Spider):
             self._inc(f"smn/pages/layout/{extraction.layout}")
         article: Article | None = extraction.article
         # What the page turned out to be, for the middlewares downstream (incremental state).
-        kind = verdict(extraction)
-        if kind == "other" and _links_stories(response.url, result.links):
+        kind = extraction.kind
+        if kind is PageKind.OTHER and _links_stories(response.url, result.links):
             # An archive or "more stories" page: new articles turn up through it, so it is
             # fetched every run like a listing, not trusted for SMN_STATE_RECHECK_DAYS.
-            kind = "listing"
-        response.meta["smn_verdict"] = kind
-        response.meta["smn_reason"] = extraction.reason
-        self._watch_layout(response.url, extraction, kind)
+            kind = PageKind.LISTING
+        response.meta[PAGE_KIND_META] = kind
+        response.meta[PAGE_LAYOUT_META] = extraction.layout
         if article is not None:
             article.crawl_id = self.crawl_id
             self._inc("smn/articles/extracted")
@@ -236,26 +214,6 @@ class SmnSpider(scrapy.Spider):
             request = self._follow(response.url, href)
             if request is not None:
                 yield request
-
-    def _watch_layout(self, url: str, extraction: Extraction, kind: str) -> None:
-        """Per-site counts of article pages, how many a known layout read, and which fields
-        it found: the run report's layout watch is made of these."""
-        article = extraction.article
-        site = article.site if article is not None else site_domain(url)
-        if site is None or (article is None and not looks_like_article(url)):
-            return
-        if kind == "error":
-            return  # a server or worker fault (an empty or binary answer), not markup
-        prefix = f"smn/site/{site}"
-        self._inc(f"{prefix}/article_pages")
-        if article is None:
-            return
-        self._inc(f"{prefix}/articles")
-        if extraction.layout in KNOWN_LAYOUTS:
-            self._inc(f"{prefix}/recognised")
-        for name in WATCHED_FIELDS:
-            if getattr(article, name):
-                self._inc(f"{prefix}/field/{name}")
 
     def _follow(self, base: str, href: str) -> scrapy.Request | None:
         """A request for a link, or None for links the crawl must not or need not follow.

@@ -1,4 +1,4 @@
-"""Bring a :class:`~crawler.incremental_state.SeenStore` in line with the published dataset.
+"""Bring a :class:`~crawler.incremental.store.SeenStore` in line with the published dataset.
 
 Only final ``*.parquet`` files count: the dataset writer publishes a file by renaming it from
 a hidden temp name once it is complete, and readers (pyarrow, DuckDB) skip names starting
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from crawler.incremental_state import DatasetFile, SeenStore
-from crawler.urls import url_key
+from crawler.incremental.store import DatasetFile, SeenStore
+from crawler.network.urls import url_key
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from crawler.extract import Extraction, extract_page
-from crawler.extract.decode import decode_html
-from crawler.extract.page import NotHtml, parse_page
+from crawler.extract import Extraction, extract_page, read_page
 
 _HREFS = etree.XPath("//a/@href | //area/@href | //link[@rel='alternate' or @rel='next']/@href")
 
@@ -35,7 +33,7 @@ def warm_up() -> None:
     """Worker initializer: import the extractor (and trafilatura) now, not on the first page,
     and make the worker exit when the crawler does.
 
-    It lives here, not in ``crawler.extraction_pool``: a worker imports the module of its
+    It lives here, not in ``crawler.extraction.pool``: a worker imports the module of its
     initializer, and that one imports Scrapy."""
     import crawler.extract.fallback  # noqa: F401
 
@@ -59,12 +57,9 @@ def analyse_page(
     body: bytes, url: str, content_type: str | None, fetched_at: dt.datetime
 ) -> PageResult:
     """Extract the article and collect the links of one HTML page; never raises."""
-    try:
-        page = parse_page(decode_html(body, content_type))
-    except NotHtml as exc:
-        return PageResult(Extraction(None, str(exc)))
-    except Exception as exc:  # a bad page must never stop a crawl
-        return PageResult(Extraction(None, f"unreadable page: {type(exc).__name__}: {exc}"))
+    page = read_page(body, content_type)
+    if isinstance(page, Extraction):
+        return PageResult(page)
     try:
         links = [str(h) for h in _HREFS(page.root)]
     except Exception:  # links are a bonus; the article still counts without them

@@ -4,7 +4,7 @@ implementation.
 Three kinds of knowledge, with different levels of trust:
 
 * **Articles** come only from *published* dataset files (see
-  :mod:`crawler.incremental_dataset`): each file is ingested once, its keys stored with it,
+  :mod:`crawler.incremental.sync`): each file is ingested once, its keys stored with it,
   so a state can never claim an article whose file was not published, and a file that
   disappears from the dataset takes its keys with it. The dataset is the truth; the state
   is an index of it.
@@ -19,9 +19,9 @@ Three kinds of knowledge, with different levels of trust:
   kept (with their URL) until a run has judged their page, so that a link seen only on a
   page that is never fetched again (a stored article) outlives a killed run or a failed
   download. Each carries when it was first added and how many runs ended without
-  judging it; what to do with them is :mod:`crawler.incremental`'s business.
+  judging it; what to do with them is :mod:`crawler.incremental.run`'s business.
 
-Keys are :func:`crawler.urls.url_key` values; the store never canonicalises.
+Keys are :func:`crawler.network.urls.url_key` values; the store never canonicalises.
 
 A store is used from one thread (the reactor's); several processes may share one (cron runs
 that overlap), so each write is its own short transaction.
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from crawler.batches import chunks
+from crawler.util.batches import chunks
 
 logger = logging.getLogger(__name__)
 

@@ -2,12 +2,12 @@
 
 Scrapy's ``RFPDupeFilter`` keeps a fingerprint of every request in a Python set: about 100
 bytes a request, for the whole crawl. :class:`ScratchDupeFilter` keeps them in a
-:mod:`crawler.scratch` set (a temporary SQLite file), so a long backfill does not grow the
+:mod:`crawler.util.scratch` set (a temporary SQLite file), so a long backfill does not grow the
 crawler's memory. The fingerprints are the project's (``REQUEST_FINGERPRINTER_CLASS``:
-canonical URLs, :mod:`crawler.request_identity`).
+canonical URLs, :mod:`crawler.fingerprint`).
 
 It does not persist the fingerprints in ``JOBDIR``: the incremental state
-(:mod:`crawler.incremental`) is what carries a crawl's knowledge from one run to the next.
+(:mod:`crawler.incremental.run`) is what carries a crawl's knowledge from one run to the next.
 A distributed crawl replaces it with scrapy-redis's filter (:mod:`crawler.distributed`).
 
 Settings: ``DUPEFILTER_DEBUG`` (Scrapy's) logs every filtered request.
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from scrapy.dupefilters import BaseDupeFilter
 from scrapy.utils.request import referer_str
 
-from crawler.scratch import ScratchDb
+from crawler.util.scratch import ScratchDb
 
 if TYPE_CHECKING:
     from typing import Self

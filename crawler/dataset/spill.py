@@ -20,7 +20,7 @@ import pickle
 from collections.abc import Iterable
 from typing import Any
 
-from crawler.scratch import connect, executemany
+from crawler.util.scratch import connect, executemany
 
 Row = dict[str, Any]
 

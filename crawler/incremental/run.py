@@ -2,11 +2,11 @@
 
 The crawl runs from cron every few minutes over the same dataset. Entry points (feeds,
 home and section pages: requests with meta ``smn_entry``) are always fetched; every other
-request is dropped when its :func:`~crawler.urls.url_key` is known to the state:
+request is dropped when its :func:`~crawler.network.urls.url_key` is known to the state:
 
 * a stored article: its ``url`` or ``canonical_url`` is in a *published* dataset file
   (the state ingests those at spider open and again at spider close, after the dataset
-  writer has published this run's files: see :mod:`crawler.incremental_dataset`);
+  writer has published this run's files: see :mod:`crawler.incremental.sync`);
 * a page seen within ``SMN_STATE_RECHECK_DAYS`` that is not worth fetching again: verdict
   ``other`` (about and privacy pages, error pages) or a dead link (404/410);
 * a URL that led there before: a redirect, or a page whose canonical URL is a stored one.
@@ -84,44 +84,33 @@ import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
-from urllib.parse import urljoin
 
-from itemadapter import ItemAdapter
 from scrapy import Request, signals
-from scrapy.exceptions import CloseSpider, IgnoreRequest, NotConfigured
-from scrapy.http.request import NO_CALLBACK
-from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.url import url_is_from_any_domain
+from scrapy.exceptions import CloseSpider, NotConfigured
 
-from crawler.batches import chunks
-from crawler.incremental_dataset import SyncReport, sync
-from crawler.incremental_state import DAY, SeenStore, SqliteSeenStore, StateError
-from crawler.scratch import ScratchDb
-from crawler.urls import url_key
-from pipelines import defaults
+from crawler import defaults
+from crawler.incremental.store import DAY, SeenStore, SqliteSeenStore, StateError
+from crawler.incremental.sync import SyncReport, sync
+from crawler.network.urls import url_key
+from crawler.protocol import ENTRY_META
+from crawler.util.batches import chunks
+from crawler.util.scratch import ScratchDb
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
-    from scrapy.spiders import Spider
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
-ENTRY_META = "smn_entry"
-VERDICT_META = "smn_verdict"
+# Observations the state stores of a page.
 OTHER = "other"
 DEAD = "dead"
-ERROR = "error"
-"""The spider's verdict on a page it could not judge: never remembered, its link stays
-pending, so the next run asks for it again."""
-DEAD_STATUSES = frozenset({404, 410})
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
 DEFAULT_RECHECK_DAYS = 7.0
 DEFAULT_PENDING_ATTEMPTS = 5
 FINISHED = "finished"
@@ -174,12 +163,13 @@ def _keys(urls: Iterable[str]) -> set[str]:
 _SETTLE_BATCH = 5000
 
 
-def _response_urls(response: Response) -> list[str]:
+def response_urls(response: Response) -> list[str]:
+    """The URL a response was fetched from, and the URLs that redirected to it."""
     return [response.url, *response.meta.get("redirect_urls", ())]
 
 
 def _response_keys(response: Response) -> set[str]:
-    return _keys(_response_urls(response))
+    return _keys(response_urls(response))
 
 
 class IncrementalRun:
@@ -271,7 +261,7 @@ class IncrementalRun:
             self._forget_run()
 
     def _new_scratch(self) -> None:
-        # One key per URL the run meets: on disk (crawler.scratch), not in memory.
+        # One key per URL the run meets: on disk (crawler.util.scratch), not in memory.
         self._scratch = ScratchDb()
         self._skipped = self._scratch.key_set()
         # The frontier as this run touched it: keys it made or resumed pending, keys whose
@@ -461,158 +451,6 @@ class IncrementalRun:
 _RUNS: weakref.WeakKeyDictionary[Crawler, IncrementalRun] = weakref.WeakKeyDictionary()
 
 
-def _scope(spider: Spider | None) -> Callable[[str], bool] | None:
-    """Whether a URL is on the spider's ``allowed_domains`` (None: every URL is)."""
-    domains = [d for d in getattr(spider, "allowed_domains", None) or () if d]
-    if not domains:
-        return None
-    return lambda url: url_is_from_any_domain(url, domains)
-
-
-def _is_entry(meta: dict[str, Any]) -> bool:
+def is_entry(meta: dict[str, Any]) -> bool:
+    """Whether a request (or its response) is an entry point of the crawl."""
     return bool(meta.get(ENTRY_META))
-
-
-class IncrementalSpiderMiddleware:
-    """Drops links to known pages; records what fetched pages turned out to be.
-
-    Register it close to the spider (a high number), so links it drops are not counted by
-    the other middlewares first.
-    """
-
-    def __init__(self, run: IncrementalRun) -> None:
-        self.run = run
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(IncrementalRun.of(crawler))
-
-    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        """The spider's entry points, then the links earlier runs left pending."""
-        # Read before the first entry point goes out, so that the links of this run's own
-        # first pages are not among them (the state could not be opened: none).
-        spider = self.run.crawler.spider
-        urls = self.run.resume_pending(_scope(spider)) if self.run.opened else []
-        async for out in start:
-            yield out
-        if not urls or not self.run.opened:
-            return
-        make = getattr(spider, "request_for", None)
-        requests = [make(url) if make is not None else Request(url) for url in urls]
-        kept = self.run.unknown(requests)
-        if kept:
-            self.run.stats.inc_value("smn/incremental/pending_resumed", len(kept))
-        for request in kept:
-            yield request
-
-    async def process_spider_output(
-        self, response: Response, result: AsyncIterator[Any]
-    ) -> AsyncIterator[Any]:
-        batch: list[Request] = []
-        items: list[Any] = []
-        canonical: list[str] = []
-        async for out in result:
-            if isinstance(out, Request):
-                if _is_entry(out.meta):
-                    yield out
-                    continue
-                batch.append(out)
-                if len(batch) >= BATCH:
-                    for request in self._unknown(batch):
-                        yield request
-                    batch = []
-                continue
-            if ItemAdapter.is_item(out):
-                url = ItemAdapter(out).get("canonical_url")
-                if isinstance(url, str) and url:
-                    canonical.append(url)
-                # Held until the page's links are pending: its row may be published at
-                # once (a file rolled over or evicted), and a kill before the links are
-                # would lose them for good (a stored article is never fetched again).
-                items.append(out)
-                continue
-            yield out
-        for request in self._unknown(batch):
-            yield request
-        for item in items:
-            yield item
-        # After the callback is done: the verdict is set while the page is parsed.
-        self._observe(response, canonical)
-
-    def _unknown(self, requests: Sequence[Request]) -> list[Request]:
-        kept = self.run.unknown(requests)
-        # Pending before they are scheduled: a run killed now leaves them for the next.
-        self.run.add_pending(kept)
-        return kept
-
-    def _observe(self, response: Response, canonical: list[str]) -> None:
-        verdict = response.meta.get(VERDICT_META)
-        if verdict == ERROR:
-            return  # not judged (an empty or binary answer, a dying worker): stays pending
-        # The page got an answer the spider read: its links have been yielded.
-        self.run.judged(_response_urls(response), article=verdict == "article")
-        if _is_entry(response.meta):
-            return  # always fetched: nothing to remember
-        if verdict == OTHER:
-            self.run.record_pages(response, OTHER)
-        elif verdict == "article" and canonical:
-            # The fetched URL and its redirects lead to the canonical page. Known through
-            # the dataset only: if this article's row is lost, so is what the alias says.
-            sources = [response.url, *response.meta.get("redirect_urls", ())]
-            self.run.record_aliases(sources, canonical[0])
-
-    def process_spider_exception(self, response: Response, exception: Exception) -> None:
-        # HttpErrorMiddleware (nearer the engine) has turned the response into HttpError;
-        # returning None leaves the exception to it.
-        if isinstance(exception, HttpError) and response.status in DEAD_STATUSES:
-            self.run.judged(_response_urls(response))
-            if not _is_entry(response.meta):
-                self.run.record_pages(response, DEAD)
-
-
-class IncrementalRedirectMiddleware:
-    """Remembers redirects, and drops a redirect's follow-up request when its target page is
-    known (``RedirectMiddleware`` schedules it without passing the spider middlewares).
-
-    Register it just above ``RedirectMiddleware`` (600): responses pass the middlewares
-    from high numbers to low, so it sees the 3xx before ``RedirectMiddleware`` turns it
-    into the follow-up request.
-    """
-
-    def __init__(self, run: IncrementalRun) -> None:
-        self.run = run
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(IncrementalRun.of(crawler))
-
-    def process_request(self, request: Request) -> None:
-        sources = request.meta.get("redirect_urls")
-        # Other requests came through the spider middleware already.
-        if not sources or _is_entry(request.meta):
-            return
-        kind = self.run.known_kind(request.url)
-        if kind is not None:
-            # The whole chain leads here: the next run drops the first link of it already.
-            self.run.record_aliases(sources, request.url)
-            self.run.skipped(request, kind)
-            raise IgnoreRequest(f"known {kind}: {request.url}")
-
-    def process_response(self, request: Request, response: Response) -> Response:
-        location = response.headers.get(b"Location")
-        if response.status in REDIRECTS and location and not _is_entry(request.meta):
-            # Recorded now, whatever the target turns out to be: the alias counts only while
-            # its target is known, and the follow-up may never reach a middleware (the
-            # duplicate filter drops it when the target was fetched earlier in the run).
-            target = urljoin(request.url, location.decode("latin-1"))
-            self.run.record_aliases([request.url], target)
-            # Requests components make for themselves (robots.txt) are no links.
-            if request.callback is not NO_CALLBACK:
-                self.run.redirected([request.url], target)
-        return response
-
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        # The crawl itself refused the request (robots.txt, off-site, known redirect
-        # target, from a process_request): asking again next run would get the same.
-        if isinstance(exception, IgnoreRequest):
-            self.run.judged([request.url])

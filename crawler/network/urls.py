@@ -6,7 +6,7 @@ import posixpath
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from crawler.sites import is_network_host, site_for_host
+from crawler.network.sites import is_network_host, site_for_host
 
 _TRACKING = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|igshid|yclid|ref|ref_src"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
-from pipelines.schema import STATISTICS_COLUMNS
+from crawler.dataset.schema import STATISTICS_COLUMNS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
-from crawler.batches import CHUNK, chunks
+from crawler.util.batches import CHUNK, chunks
 
 K = TypeVar("K", str, bytes)
 

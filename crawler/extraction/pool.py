@@ -25,7 +25,8 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Self
 
 from crawler.extract import Extraction
-from crawler.page_work import PageResult, analyse_page, warm_up
+from crawler.extraction.worker import PageResult, analyse_page, warm_up
+from crawler.protocol import PageKind
 
 if TYPE_CHECKING:
     # For annotations only: the pool itself needs no Scrapy (see WORKER_MODULES).
@@ -40,7 +41,7 @@ CRASHED = "extraction worker crashed"
 # What the workers run, imported once by the fork server so that every worker starts with it
 # (pages shared copy-on-write) instead of importing it on its first page. Nothing here may
 # import Scrapy: the workers never use it, and it would cost each of them ~50 MB.
-WORKER_MODULES = ["crawler.page_work", "crawler.extract.fallback"]
+WORKER_MODULES = ["crawler.extraction.worker", "crawler.extract.fallback"]
 _BLANK_MAIN = types.ModuleType("__main__")
 
 
@@ -52,7 +53,7 @@ def _main_hidden() -> Iterator[None]:
     a package's ``__main__``, as for ``python -m scrapy``): for the ``scrapy`` console script
     that imports Scrapy and Twisted into each worker, some 50 MB apiece that the workers never
     use. A worker is started only inside ``submit``, on the reactor thread; the workers need
-    nothing from ``__main__`` (they run ``crawler.page_work`` on plain data)."""
+    nothing from ``__main__`` (they run ``crawler.extraction.worker`` on plain data)."""
     main = sys.modules.get("__main__")
     sys.modules["__main__"] = _BLANK_MAIN
     try:
@@ -124,7 +125,7 @@ class ExtractionPool:
                 if self._executor is executor:
                     self._executor = None
                     executor.shutdown(wait=False, cancel_futures=True)
-        return PageResult(Extraction(None, CRASHED))
+        return PageResult(Extraction(None, CRASHED, kind=PageKind.ERROR))
 
     def close(self) -> None:
         """Stop the workers."""

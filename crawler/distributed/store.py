@@ -1,7 +1,7 @@
-"""The incremental state in Redis: a :class:`~crawler.incremental_state.SeenStore` shared by
+"""The incremental state in Redis: a :class:`~crawler.incremental.store.SeenStore` shared by
 the workers of a distributed crawl (:mod:`crawler.distributed`), on one machine or several.
 
-It keeps the guarantees of :class:`~crawler.incremental_state.SqliteSeenStore`:
+It keeps the guarantees of :class:`~crawler.incremental.store.SqliteSeenStore`:
 
 * article keys enter only through :meth:`RedisSeenStore.add_articles`, with the published
   dataset file they were read from, in one atomic step (a Lua script): the file's key set
@@ -21,10 +21,10 @@ Keys (``<p>`` is the prefix, ``<crawl>:state`` by default; see docs/distributed.
 * ``<p>:pages``: hash, key -> ``"<kind>\\t<epoch seconds>"``;
 * ``<p>:aliases``: hash, source key -> target key;
 * ``<p>:pending``: hash, pending link key -> ``"<attempts>\\t<epoch first added>\\t<url>"``
-  (the frontier kept between runs: see :mod:`crawler.incremental`).
+  (the frontier kept between runs: see :mod:`crawler.incremental.run`).
 
 **Scopes.** Each worker syncs the state with the dataset directory *it* sees
-(:func:`crawler.incremental_dataset.sync` forgets the ingested files that are not in it).
+(:func:`crawler.incremental.sync.sync` forgets the ingested files that are not in it).
 Workers on several machines may write one shared directory (NFS) or one directory each;
 so the ingested files are kept per *scope*, by default ``<hostname>:<absolute dataset
 path>``: a worker only ever lists and forgets files of its own scope, and an article is
@@ -49,8 +49,8 @@ from typing import Any
 import redis
 from redis.typing import EncodableT, FieldT
 
-from crawler.batches import chunks
-from crawler.incremental_state import DAY, DatasetFile, PendingLink, StateError
+from crawler.incremental.store import DAY, DatasetFile, PendingLink, StateError
+from crawler.util.batches import chunks
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +144,11 @@ def _meta(file: DatasetFile) -> str:
 
 
 class RedisSeenStore:
-    """A :class:`~crawler.incremental_state.SeenStore` in Redis (see the module docstring).
+    """A :class:`~crawler.incremental.store.SeenStore` in Redis (see the module docstring).
 
     ``created`` is True when this scope had never been ingested (the caller then ingests
     the whole dataset, as for a new SQLite state). Redis errors while opening raise
-    :class:`~crawler.incremental_state.StateError`.
+    :class:`~crawler.incremental.store.StateError`.
     """
 
     def __init__(

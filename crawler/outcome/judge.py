@@ -2,7 +2,7 @@
 
 :func:`judge` is a pure function of the stats dict and the settings, so every rule below is
 unit-tested on plain dicts; the crawl command (:mod:`crawler.commands.crawl`) exits with its
-code and the run report (:mod:`crawler.run_report`) records it.
+code and the run report (:mod:`crawler.extensions.run_report`) records it.
 
 Exit codes. When several apply, the run exits with the first of this table (they are
 numbered in that order); the outcome line names the others after "also:".
@@ -30,7 +30,7 @@ code  name               meaning
                          reason (``parquet/rows_lost``, ``articles/dropped/schema_error``,
                          or a gap in the accounting)
 9     LAYOUT_CHANGED     the layout watch fired: a site's pages are no longer read by a
-                         known layout (see :mod:`crawler.layout_watch`)
+                         known layout (see :mod:`crawler.outcome.layout_watch`)
 10    TOO_MANY_ERRORS    more errors than ``SMN_MAX_ERRORS`` (or finish reason
                          ``closespider_errorcount``)
 ====  =================  ==============================================================
@@ -49,7 +49,7 @@ Settings:
 
 * ``SMN_MAX_ERRORS`` (int, default 50): more errors than this fail the run; negative: no
   limit.
-* the layout watch's, see :mod:`crawler.layout_watch`.
+* the layout watch's, see :mod:`crawler.outcome.layout_watch`.
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from crawler.layout_watch import LayoutRules, watch_layout
-from crawler.stats_view import Stats, count, counts_under
-from pipelines import defaults
+from crawler import defaults
+from crawler.outcome.layout_watch import LayoutRules, watch_layout
+from crawler.outcome.stats import Stats, count, counts_under
 
 DEFAULT_MAX_ERRORS = 50
 
@@ -196,7 +196,7 @@ def records_lost(stats: Stats, writer_enabled: bool = True) -> int:
 
 
 def entry_points_fetched(stats: Stats) -> int:
-    """Entry points that answered 2xx (:mod:`crawler.run_counters`); any 2xx response
+    """Entry points that answered 2xx (:mod:`crawler.extensions.run_counters`); any 2xx response
     when the run was not counted that way."""
     if "smn/entry/fetched" in stats:
         return count(stats, "smn/entry/fetched")

@@ -5,9 +5,9 @@ reader never sees half a report) holds: the crawl id, start and end time, elapse
 requests, responses by status, articles (extracted, written, known articles skipped,
 duplicates, syndicated copies, drops by reason, lost), errors by kind, faults (retries,
 timeouts, size-cap cancels, robots.txt refusals, offsite requests, every download fault by
-kind from :mod:`crawler.fault_counters`, 5xx answers, broken feeds), the files written, the
-finish reason, the exit code and its reason (:mod:`crawler.run_outcome`) and the layout
-watch (:mod:`crawler.layout_watch`).
+kind from :mod:`crawler.downloadermiddlewares.faults`, 5xx answers, broken feeds), the files
+written, the finish reason, the exit code and its reason (:mod:`crawler.outcome.judge`) and
+the layout watch (:mod:`crawler.outcome.layout_watch`).
 
 The extension writes the report when the spider closes; the crawl command writes it again
 once the crawl is over (feed exports finish in parallel with the spider_closed signal) and
@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler import defaults
 from crawler.crawl_id import filename_safe, resolve_crawl_id
-from crawler.fault_counters import PREFIX as FAULTS
-from crawler.layout_watch import watch_layout
-from crawler.run_outcome import (
+from crawler.downloadermiddlewares.faults import PREFIX as FAULTS
+from crawler.outcome.judge import (
     Outcome,
     OutcomeRules,
     articles_written,
@@ -45,8 +45,8 @@ from crawler.run_outcome import (
     judge,
     records_lost,
 )
-from crawler.stats_view import Stats, count, counts_under
-from pipelines import defaults
+from crawler.outcome.layout_watch import watch_layout
+from crawler.outcome.stats import Stats, count, counts_under
 from pipelines.parquet_writer import ParquetDatasetPipeline
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def build_report(
             "robots_forbidden": count(stats, "robotstxt/forbidden"),
             "offsite_filtered": count(stats, "offsite/filtered"),
             "offsite_links_skipped": count(stats, "smn/links/offsite"),
-            # crawler/fault_counters.py: every download fault by kind (docs/faults.md)
+            # crawler/downloadermiddlewares/faults.py: every download fault by kind (docs/faults.md)
             "by_kind": counts_under(stats, FAULTS),
             "http_5xx": {
                 status: n

@@ -43,7 +43,8 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from crawler.stats_view import Stats, count
+from crawler.outcome.stats import Stats, count
+from crawler.protocol import SITE_STATS_PREFIX
 
 DEFAULT_MIN_SHARE = 0.8
 DEFAULT_MIN_PAGES = 5
@@ -54,7 +55,9 @@ DEFAULT_FIELD_MIN_COVERAGE: Mapping[str, float] = {
     "dateline": 0.5,
     "byline": 0.2,
 }
-SITE_PREFIX = "smn/site/"
+SITE_PREFIX = SITE_STATS_PREFIX
+WATCHED_FIELDS: tuple[str, ...] = tuple(DEFAULT_FIELD_MIN_COVERAGE)
+"""The record fields whose coverage the watch judges (counted per site as ``field/<name>``)."""
 
 
 @dataclass(frozen=True)

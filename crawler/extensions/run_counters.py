@@ -9,7 +9,7 @@
   ``DropItem`` raised by an item pipeline. Scrapy logs them ("Error processing") but keeps
   no stat, unlike ``spider_exceptions/<Type>`` for callbacks.
 
-Always on: :func:`crawler.run_outcome.judge` reads these whether or not a report is written.
+Always on: :func:`crawler.outcome.judge.judge` reads these whether or not a report is written.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The dataset on disk: the only code that knows its files."""

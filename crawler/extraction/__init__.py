@@ -1,0 +1,1 @@
+"""Running the extractor (crawler.extract) off the reactor, in worker processes."""

@@ -1,0 +1,1 @@
+"""Incremental runs: fetch only what earlier runs did not store or see."""

@@ -1,0 +1,1 @@
+"""Judging a finished run: pure functions of the crawl's stats, no Scrapy."""

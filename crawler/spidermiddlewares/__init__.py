@@ -1,0 +1,1 @@
+"""The project's spider middlewares (``SPIDER_MIDDLEWARES`` in crawler/settings.py)."""
