@@ -101,25 +101,8 @@ LOG_LEVEL = "INFO"
 # and last line say whether the run succeeded (crawler/outcome/judge.py).
 COMMANDS_MODULE = "crawler.commands"
 
-# Project settings (README "Settings").
-SMN_OUTPUT = "output/articles"
-SMN_EXTRACT_WORKERS = 0
-SMN_INCREMENTAL = True
-SMN_STATE = None  # None: state.sqlite beside the SMN_OUTPUT directory; "": off
-SMN_STATE_RECHECK_DAYS = 7
-SMN_STATE_PENDING_ATTEMPTS = 5  # finished runs a link may stay pending before it is given up
-SMN_MAX_ERRORS = 50  # more errors fail the run (exit 10); negative: no limit
-SMN_LAYOUT_MIN_SHARE = 0.8  # share of a site's article pages a known layout must read
-SMN_LAYOUT_MIN_PAGES = 5  # fewer article pages: the site is reported, not judged
-SMN_LAYOUT_MIN_FIELD_COVERAGE = None  # None: per-field defaults (crawler/outcome/layout_watch.py)
-SMN_REPORTS = None  # None: "reports" beside the SMN_OUTPUT directory; "": no reports
-SMN_DATASET_LOCK = True  # off only for workers of one distributed run on one dataset
-SMN_REDIS_URL = None
-SMN_REDIS_CRAWL = None  # None: the spider's name ("smn"); the prefix of the crawl's keys
-SMN_REDIS_IDLE_SECONDS = 5.0
-SMN_REDIS_HEARTBEAT_SECONDS = 1.0
-SMN_REDIS_WORKER_TIMEOUT = 30.0
-SMN_REDIS_CHECKPOINT_SECONDS = 300.0
+# The project's own settings (SMN_*) are declared, with their defaults and meaning, in
+# crawler/defaults.py (the README's tables are made from it); set them here or with -s.
 
 # --- Throughput (benchmarks/throughput.py, README "Benchmarks") --------------------------
 # Scrapy handles each response's output with CONCURRENT_ITEMS asyncio tasks (100 by

@@ -37,7 +37,8 @@ import pyarrow.parquet as pq
 from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 
-from crawler import defaults
+from crawler.dataset.paths import dataset_dir
+from crawler.defaults import get_bool
 from crawler.incremental.sync import published_files
 from crawler.network.urls import url_key
 from crawler.util.scratch import ScratchDb
@@ -71,10 +72,9 @@ class DedupPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        if not settings.getbool("SMN_DEDUP_ENABLED", True):
+        if not get_bool(settings, "SMN_DEDUP_ENABLED"):
             raise NotConfigured("SMN_DEDUP_ENABLED is off")
-        output = settings.get("SMN_OUTPUT", defaults.OUTPUT)
-        return cls(crawler, Path(output) if output else None)
+        return cls(crawler, dataset_dir(settings))
 
     def open_spider(self) -> None:
         if self.output is None or not self.output.is_dir():

@@ -27,7 +27,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scrapy.exporters import BaseItemExporter
 
-from crawler import defaults
 from crawler.dataset.pandas_probe import answer_pandas_probe
 from crawler.dataset.schema import (
     STATISTICS_COLUMNS,
@@ -36,6 +35,7 @@ from crawler.dataset.schema import (
     check_row,
     to_row,
 )
+from crawler.defaults import default, get_int, get_str
 
 if TYPE_CHECKING:
     from typing import Self
@@ -53,8 +53,8 @@ class ParquetItemExporter(BaseItemExporter):
         self,
         file: IO[bytes],
         *,
-        row_group_size: int = defaults.ROW_GROUP_SIZE,
-        compression: str = defaults.COMPRESSION,
+        row_group_size: int = default("SMN_ROW_GROUP_SIZE"),
+        compression: str = default("SMN_PARQUET_COMPRESSION"),
         stats: StatsCollector | None = None,
         **kwargs: Any,
     ) -> None:
@@ -74,8 +74,8 @@ class ParquetItemExporter(BaseItemExporter):
         s = crawler.settings
         return cls(
             file,
-            row_group_size=s.getint("SMN_ROW_GROUP_SIZE", defaults.ROW_GROUP_SIZE),
-            compression=s.get("SMN_PARQUET_COMPRESSION", defaults.COMPRESSION),
+            row_group_size=get_int(s, "SMN_ROW_GROUP_SIZE"),
+            compression=get_str(s, "SMN_PARQUET_COMPRESSION") or default("SMN_PARQUET_COMPRESSION"),
             stats=crawler.stats,
             **kwargs,
         )

@@ -71,12 +71,13 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler import defaults
 from crawler.crawl_id import filename_safe, resolve_crawl_id
 from crawler.dataset.files import PartFile, final_name, partition_of, remove_stale_tmp, tmp_name
 from crawler.dataset.pandas_probe import answer_pandas_probe
+from crawler.dataset.paths import dataset_dir
 from crawler.dataset.schema import SchemaError, article_schema, check_row, rows_to_table, to_row
 from crawler.dataset.spill import RowSpill
+from crawler.defaults import default, get_bool, get_int, get_str
 
 if TYPE_CHECKING:
     from typing import Self
@@ -114,13 +115,13 @@ class ParquetDatasetPipeline:
         crawler: Crawler,
         output: Path,
         *,
-        row_group_size: int = defaults.ROW_GROUP_SIZE,
-        file_max_rows: int = defaults.FILE_MAX_ROWS,
-        max_open_files: int = defaults.MAX_OPEN_FILES,
-        max_buffered_rows: int = defaults.MAX_BUFFERED_ROWS,
-        max_open_row_groups: int = defaults.MAX_OPEN_ROW_GROUPS,
-        compression: str = defaults.COMPRESSION,
-        clean_stale_tmp: bool = defaults.CLEAN_STALE_TMP,
+        row_group_size: int = default("SMN_ROW_GROUP_SIZE"),
+        file_max_rows: int = default("SMN_FILE_MAX_ROWS"),
+        max_open_files: int = default("SMN_MAX_OPEN_FILES"),
+        max_buffered_rows: int = default("SMN_MAX_BUFFERED_ROWS"),
+        max_open_row_groups: int = default("SMN_MAX_OPEN_ROW_GROUPS"),
+        compression: str = default("SMN_PARQUET_COMPRESSION"),
+        clean_stale_tmp: bool = default("SMN_CLEAN_STALE_TMP"),
     ) -> None:
         limits = (row_group_size, file_max_rows, max_open_files, max_buffered_rows)
         if min(*limits, max_open_row_groups) < 1:
@@ -150,19 +151,19 @@ class ParquetDatasetPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         s = crawler.settings
-        output = s.get("SMN_OUTPUT", defaults.OUTPUT)
-        if not output:
+        output = dataset_dir(s)
+        if output is None:
             raise NotConfigured("SMN_OUTPUT is empty")
         return cls(
             crawler,
-            Path(output),
-            row_group_size=s.getint("SMN_ROW_GROUP_SIZE", defaults.ROW_GROUP_SIZE),
-            file_max_rows=s.getint("SMN_FILE_MAX_ROWS", defaults.FILE_MAX_ROWS),
-            max_open_files=s.getint("SMN_MAX_OPEN_FILES", defaults.MAX_OPEN_FILES),
-            max_buffered_rows=s.getint("SMN_MAX_BUFFERED_ROWS", defaults.MAX_BUFFERED_ROWS),
-            max_open_row_groups=s.getint("SMN_MAX_OPEN_ROW_GROUPS", defaults.MAX_OPEN_ROW_GROUPS),
-            compression=s.get("SMN_PARQUET_COMPRESSION", defaults.COMPRESSION),
-            clean_stale_tmp=s.getbool("SMN_CLEAN_STALE_TMP", defaults.CLEAN_STALE_TMP),
+            output,
+            row_group_size=get_int(s, "SMN_ROW_GROUP_SIZE"),
+            file_max_rows=get_int(s, "SMN_FILE_MAX_ROWS"),
+            max_open_files=get_int(s, "SMN_MAX_OPEN_FILES"),
+            max_buffered_rows=get_int(s, "SMN_MAX_BUFFERED_ROWS"),
+            max_open_row_groups=get_int(s, "SMN_MAX_OPEN_ROW_GROUPS"),
+            compression=get_str(s, "SMN_PARQUET_COMPRESSION") or default("SMN_PARQUET_COMPRESSION"),
+            clean_stale_tmp=get_bool(s, "SMN_CLEAN_STALE_TMP"),
         )
 
     @property

@@ -36,6 +36,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.dataset.schema import SchemaError, check_row, to_row
+from crawler.defaults import get_bool, get_int
 
 if TYPE_CHECKING:
     from typing import Self
@@ -67,9 +68,9 @@ class ValidationPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        if not settings.getbool("SMN_VALIDATION_ENABLED", True):
+        if not get_bool(settings, "SMN_VALIDATION_ENABLED"):
             raise NotConfigured("SMN_VALIDATION_ENABLED is off")
-        return cls(crawler, settings.getint("SMN_FUTURE_DATE_TOLERANCE_DAYS", 0))
+        return cls(crawler, get_int(settings, "SMN_FUTURE_DATE_TOLERANCE_DAYS"))
 
     def _drop(self, reason: str, detail: str, level: str = "WARNING") -> DropItem:
         assert self.crawler.stats is not None

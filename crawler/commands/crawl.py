@@ -33,6 +33,7 @@ from twisted.python.failure import Failure
 
 from crawler.crawl_id import new_crawl_id
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
+from crawler.defaults import get_bool
 from crawler.extensions.run_report import (
     RunReport,
     build_report,
@@ -67,7 +68,7 @@ class Command(ScrapyCrawlCommand):
         crawler = self._create_crawler(args[0])
         lock: DatasetLock | None = None
         dataset = dataset_dir(crawler.settings)
-        if dataset is not None and crawler.settings.getbool("SMN_DATASET_LOCK", True):
+        if dataset is not None and get_bool(crawler.settings, "SMN_DATASET_LOCK"):
             try:
                 lock = DatasetLock.acquire(dataset)
             except DatasetLocked as exc:

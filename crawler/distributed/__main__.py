@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from crawler import defaults
+from crawler.dataset.paths import REPORTS_NAME
+from crawler.defaults import default
 from crawler.distributed.config import URL_SETTING, CrawlKeys
 from crawler.distributed.coordination import as_text
 from crawler.distributed.reports import _runs, combine, format_combined, load_reports
@@ -112,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     report = sub.add_parser("report", help="combined view of a run's worker reports")
-    default_reports = Path(defaults.OUTPUT).parent / "reports"
+    default_reports = Path(default("SMN_OUTPUT")).parent / REPORTS_NAME
     report.add_argument("--reports", default=str(default_reports), help="reports directory")
     report.add_argument("--run", help="the run id (default: the last run to finish)")
     report.add_argument("--all", action="store_true", help="every run in the directory")

@@ -9,17 +9,14 @@ from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import NotConfigured
 
+from crawler.defaults import get_float, get_str
+
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 
 URL_SETTING = "SMN_REDIS_URL"
 LEASE_META = "smn_lease"
-ENTRY_META = "smn_entry"
-DEFAULT_IDLE_SECONDS = 5.0
-DEFAULT_HEARTBEAT_SECONDS = 1.0
-DEFAULT_WORKER_TIMEOUT = 30.0
-DEFAULT_CHECKPOINT_SECONDS = 300.0
 CRAWL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 WORKER_SUFFIX = re.compile(r"-w(\d+)$")
 
@@ -48,21 +45,17 @@ class DistributedConfig:
         url = redis_url(settings)
         if not url:
             raise NotConfigured(f"{URL_SETTING} is unset: not a distributed crawl")
-        crawl = str(settings.get("SMN_REDIS_CRAWL") or spider_name)
+        crawl = get_str(settings, "SMN_REDIS_CRAWL") or spider_name
         if not CRAWL_NAME.match(crawl):
             raise ValueError(f"SMN_REDIS_CRAWL must match {CRAWL_NAME.pattern}, got {crawl!r}")
         config = cls(
             url=url,
             crawl=crawl,
-            idle_seconds=settings.getfloat("SMN_REDIS_IDLE_SECONDS", DEFAULT_IDLE_SECONDS),
-            heartbeat_seconds=settings.getfloat(
-                "SMN_REDIS_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS
-            ),
-            worker_timeout=settings.getfloat("SMN_REDIS_WORKER_TIMEOUT", DEFAULT_WORKER_TIMEOUT),
-            checkpoint_seconds=settings.getfloat(
-                "SMN_REDIS_CHECKPOINT_SECONDS", DEFAULT_CHECKPOINT_SECONDS
-            ),
-            dataset_scope=settings.get("SMN_REDIS_DATASET_SCOPE") or None,
+            idle_seconds=get_float(settings, "SMN_REDIS_IDLE_SECONDS"),
+            heartbeat_seconds=get_float(settings, "SMN_REDIS_HEARTBEAT_SECONDS"),
+            worker_timeout=get_float(settings, "SMN_REDIS_WORKER_TIMEOUT"),
+            checkpoint_seconds=get_float(settings, "SMN_REDIS_CHECKPOINT_SECONDS"),
+            dataset_scope=get_str(settings, "SMN_REDIS_DATASET_SCOPE") or None,
         )
         if config.heartbeat_seconds <= 0 or config.idle_seconds < 0:
             raise ValueError("SMN_REDIS_HEARTBEAT_SECONDS must be > 0, IDLE_SECONDS >= 0")

@@ -17,9 +17,9 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from crawler.dataset.files import partition_of
-from crawler.distributed.config import ENTRY_META
 from crawler.distributed.coordination import DistributedCrawl
 from crawler.network.urls import url_key
+from crawler.protocol import ENTRY_META
 from pipelines.parquet_writer import ParquetDatasetPipeline
 
 if TYPE_CHECKING:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
+from crawler.protocol import ENTRY_META
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
     from scrapy.http import Request, Response
     from scrapy.statscollectors import StatsCollector
     from twisted.python.failure import Failure
-
-ENTRY_META = "smn_entry"
 
 
 class RunCounters:

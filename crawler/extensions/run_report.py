@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler import defaults
 from crawler.crawl_id import filename_safe, resolve_crawl_id
+from crawler.dataset.paths import dataset_dir, reports_dir
 from crawler.downloadermiddlewares.faults import PREFIX as FAULTS
 from crawler.outcome.judge import (
     Outcome,
@@ -53,23 +53,8 @@ if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
-    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
-
-
-def reports_dir(settings: BaseSettings) -> Path | None:
-    """Where reports go; None when ``SMN_REPORTS`` is the empty string."""
-    configured = settings.get("SMN_REPORTS")
-    if configured is None:
-        output = settings.get("SMN_OUTPUT", defaults.OUTPUT) or defaults.OUTPUT
-        return Path(output).parent / "reports"
-    return Path(configured) if configured else None
-
-
-def dataset_dir(settings: BaseSettings) -> Path | None:
-    output = settings.get("SMN_OUTPUT", defaults.OUTPUT)
-    return Path(output) if output else None
 
 
 def build_report(

@@ -24,6 +24,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Self
 
+from crawler.defaults import get_int
 from crawler.extract import Extraction
 from crawler.extraction.worker import PageResult, analyse_page, warm_up
 from crawler.protocol import PageKind
@@ -82,7 +83,7 @@ class ExtractionPool:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(worker_count(crawler.settings.getint("SMN_EXTRACT_WORKERS", 0)))
+        return cls(worker_count(get_int(crawler.settings, "SMN_EXTRACT_WORKERS")))
 
     def _start(self) -> Executor:
         if self._executor is None:

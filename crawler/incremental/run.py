@@ -92,7 +92,8 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import Request, signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 
-from crawler import defaults
+from crawler.dataset.paths import dataset_dir, state_path
+from crawler.defaults import default, get_bool, get_float, get_int
 from crawler.incremental.store import DAY, SeenStore, SqliteSeenStore, StateError
 from crawler.incremental.sync import SyncReport, sync
 from crawler.network.urls import url_key
@@ -111,10 +112,7 @@ logger = logging.getLogger(__name__)
 # Observations the state stores of a page.
 OTHER = "other"
 DEAD = "dead"
-DEFAULT_RECHECK_DAYS = 7.0
-DEFAULT_PENDING_ATTEMPTS = 5
 FINISHED = "finished"
-STATE_NAME = "state.sqlite"
 # Links of one response are looked up together: one query (one round trip for a shared
 # store) per page instead of one per link.
 BATCH = 500
@@ -125,28 +123,26 @@ class IncrementalConfig:
     state: Path
     dataset: Path
     recheck_days: float
-    pending_attempts: int = DEFAULT_PENDING_ATTEMPTS
+    pending_attempts: int = default("SMN_STATE_PENDING_ATTEMPTS")
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
         """The configuration, or NotConfigured when incremental runs are off."""
-        if not settings.getbool("SMN_INCREMENTAL", True):
+        if not get_bool(settings, "SMN_INCREMENTAL"):
             raise NotConfigured("SMN_INCREMENTAL is off: fetching everything")
-        output = settings.get("SMN_OUTPUT", defaults.OUTPUT)
-        if not output:
+        output = dataset_dir(settings)
+        if output is None:
             raise NotConfigured("SMN_OUTPUT is empty: no dataset to know stored articles from")
-        state = settings.get("SMN_STATE")
+        state = state_path(settings)
         if state is None:
-            state = Path(output).parent / STATE_NAME
-        elif not state:
             raise NotConfigured("SMN_STATE is empty")
-        recheck = settings.getfloat("SMN_STATE_RECHECK_DAYS", DEFAULT_RECHECK_DAYS)
+        recheck = get_float(settings, "SMN_STATE_RECHECK_DAYS")
         if recheck < 0:
             raise ValueError(f"SMN_STATE_RECHECK_DAYS must be >= 0, got {recheck}")
-        attempts = settings.getint("SMN_STATE_PENDING_ATTEMPTS", DEFAULT_PENDING_ATTEMPTS)
+        attempts = get_int(settings, "SMN_STATE_PENDING_ATTEMPTS")
         if attempts < 1:
             raise ValueError(f"SMN_STATE_PENDING_ATTEMPTS must be >= 1, got {attempts}")
-        return cls(Path(state), Path(output), recheck, attempts)
+        return cls(state, output, recheck, attempts)
 
 
 def _key(url: str) -> str | None:

@@ -62,11 +62,10 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from crawler import defaults
+from crawler.dataset.paths import dataset_dir
+from crawler.defaults import default, get_int
 from crawler.outcome.layout_watch import LayoutRules, watch_layout
 from crawler.outcome.stats import Stats, count, counts_under
-
-DEFAULT_MAX_ERRORS = 50
 
 COMPLETE_REASONS = frozenset(
     {
@@ -137,7 +136,7 @@ class Outcome:
 class OutcomeRules:
     """The settings the verdict depends on."""
 
-    max_errors: int = DEFAULT_MAX_ERRORS
+    max_errors: int = default("SMN_MAX_ERRORS")
     writer_enabled: bool = True
     give_up_is_error: bool = True
     layout: LayoutRules = field(default_factory=LayoutRules)
@@ -148,8 +147,8 @@ class OutcomeRules:
         level = s.get("RETRY_GIVE_UP_LOG_LEVEL", "ERROR")
         level_no = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
         return cls(
-            max_errors=s.getint("SMN_MAX_ERRORS", DEFAULT_MAX_ERRORS),
-            writer_enabled=bool(s.get("SMN_OUTPUT", defaults.OUTPUT)),
+            max_errors=get_int(s, "SMN_MAX_ERRORS"),
+            writer_enabled=dataset_dir(s) is not None,
             give_up_is_error=isinstance(level_no, int) and level_no >= logging.ERROR,
             layout=LayoutRules.from_settings(s),
         )

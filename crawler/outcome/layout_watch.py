@@ -43,11 +43,10 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
+from crawler.defaults import default, get_float, get_int
 from crawler.outcome.stats import Stats, count
 from crawler.protocol import SITE_STATS_PREFIX
 
-DEFAULT_MIN_SHARE = 0.8
-DEFAULT_MIN_PAGES = 5
 DEFAULT_FIELD_MIN_COVERAGE: Mapping[str, float] = {
     "title": 0.9,
     "text": 0.9,
@@ -62,8 +61,8 @@ WATCHED_FIELDS: tuple[str, ...] = tuple(DEFAULT_FIELD_MIN_COVERAGE)
 
 @dataclass(frozen=True)
 class LayoutRules:
-    min_share: float = DEFAULT_MIN_SHARE
-    min_pages: int = DEFAULT_MIN_PAGES
+    min_share: float = default("SMN_LAYOUT_MIN_SHARE")
+    min_pages: int = default("SMN_LAYOUT_MIN_PAGES")
     field_min_coverage: Mapping[str, float] = field(
         default_factory=lambda: dict(DEFAULT_FIELD_MIN_COVERAGE)
     )
@@ -82,8 +81,8 @@ class LayoutRules:
                 }
             )
         return cls(
-            min_share=settings.getfloat("SMN_LAYOUT_MIN_SHARE", DEFAULT_MIN_SHARE),
-            min_pages=settings.getint("SMN_LAYOUT_MIN_PAGES", DEFAULT_MIN_PAGES),
+            min_share=get_float(settings, "SMN_LAYOUT_MIN_SHARE"),
+            min_pages=get_int(settings, "SMN_LAYOUT_MIN_PAGES"),
             field_min_coverage=coverage,
         )
 
