@@ -47,6 +47,10 @@ DEAD_STATUSES = frozenset({404, 410})
 """HTTP statuses that say a page is gone."""
 
 
+dataset_file_published = object()
+"""Signal sent when a dataset file is published (argument ``path``: its final path)."""
+
+
 def site_stat(site: str, name: str) -> str:
     """The stats key of a per-site count: ``smn/site/<site>/<name>`` (the layout watch's)."""
     return f"smn/site/{site}/{name}"

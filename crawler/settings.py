@@ -92,7 +92,7 @@ EXTENSIONS = {
 # Does nothing unless SMN_REDIS_URL is set (a setting or an environment variable); then this
 # process is one worker of a crawl whose frontier, duplicate filter, incremental state and
 # article claims are in that Redis (crawler/distributed/, docs/distributed.md).
-ADDONS = {"crawler.distributed.RedisAddon": 0}
+ADDONS = {"crawler.distributed.addon.RedisAddon": 0}
 # `scrapy crawl smn -O articles.parquet`; must be a project setting, -O checks it early.
 FEED_EXPORTERS = {"parquet": "pipelines.feed_exporter.ParquetItemExporter"}
 FEED_EXPORT_ENCODING = "utf-8"

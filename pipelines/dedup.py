@@ -33,13 +33,13 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
 from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 
+from crawler.dataset.files import published_files
+from crawler.dataset.keys import key_batches
 from crawler.dataset.paths import dataset_dir
 from crawler.defaults import get_bool
-from crawler.incremental.sync import published_files
 from crawler.network.urls import url_key
 from crawler.util.scratch import ScratchDb
 
@@ -49,8 +49,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-_SEED_COLUMNS = ("canonical_url", "url", "content_hash", "duplicate_of")
 
 
 def _digest(text: str) -> bytes:
@@ -98,25 +96,16 @@ class DedupPipeline:
         # Sorted paths: the same first copy whatever the directory order.
         rows = 0
         for file in sorted(published_files(path), key=lambda f: f.path):
-            with pq.ParquetFile(path / file.path) as parquet:
-                names = parquet.schema_arrow.names
-                columns = [c for c in _SEED_COLUMNS if c in names]
-                if not columns:
-                    rows += parquet.metadata.num_rows
-                    continue
-                # Small batches: their Python strings are all alive at once.
-                for batch in parquet.iter_batches(columns=columns, batch_size=8192):
-                    self._seed_batch(batch.to_pydict(), batch.num_rows)
-                    rows += batch.num_rows
+            for batch, n in key_batches(path / file.path):
+                self._seed_batch(batch, n)
+                rows += n
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("dedup/seed_rows", rows)
         logger.info("Dedup seeded with %d rows, %d URLs from %s", rows, len(self.known_urls), path)
 
     def _seed_batch(self, data: dict[str, list[Any]], n: int) -> None:
-        canonical = data.get("canonical_url", [None] * n)
-        urls = data.get("url", [None] * n)
-        hashes = data.get("content_hash", [None] * n)
-        dups = data.get("duplicate_of", [None] * n)
+        canonical, urls = data["canonical_url"], data["url"]
+        hashes, dups = data["content_hash"], data["duplicate_of"]
         known: list[bytes] = []
         firsts: list[tuple[bytes, str]] = []
         for canon, url, digest, dup in zip(canonical, urls, hashes, dups, strict=True):

@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,9 +27,12 @@ import redis
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
-from crawler.distributed import CrawlKeys, RedisAddon, combine, format_combined, run_of
+from crawler.dataset.files import DatasetFile
+from crawler.distributed.addon import RedisAddon
+from crawler.distributed.config import CrawlKeys
+from crawler.distributed.reports import combine, format_combined, run_of
 from crawler.distributed.store import RedisSeenStore
-from crawler.incremental.store import ARTICLE, DatasetFile
+from crawler.incremental.store import ARTICLE
 from crawler.network.urls import url_key
 from replica.server import ReplicaHandle, serve_replica
 from tests.crawl_run import REPO, crawl_command
@@ -373,11 +377,39 @@ def test_redis_state_does_not_forget_a_file_still_published(redis_url: str, tmp_
 def test_the_addon_changes_nothing_without_a_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SMN_REDIS_URL", raising=False)
     settings = get_project_settings()
-    assert "crawler.distributed.RedisAddon" in settings.getdict("ADDONS")
+    assert "crawler.distributed.addon.RedisAddon" in settings.getdict("ADDONS")
     before = settings.copy_to_dict()
     RedisAddon.update_pre_crawler_settings(settings)
     RedisAddon().update_settings(settings)
     assert settings.copy_to_dict() == before
+
+
+def test_a_single_process_crawl_never_imports_redis() -> None:
+    # Every component a crawl without SMN_REDIS_URL loads, add-ons applied, in a fresh
+    # process: neither redis nor scrapy_redis is among the modules it imported.
+    code = """
+import os, sys
+os.environ.pop("SMN_REDIS_URL", None)
+from scrapy.utils.misc import load_object
+from scrapy.utils.project import get_project_settings
+import crawler.spiders.smn
+s = get_project_settings()
+for path in s.getdict("ADDONS"):
+    load_object(path)().update_settings(s)
+for name in ("ITEM_PIPELINES", "SPIDER_MIDDLEWARES", "DOWNLOADER_MIDDLEWARES", "EXTENSIONS"):
+    for path, priority in s.getwithbase(name).items():
+        if priority is not None:
+            load_object(path)
+for name in ("SCHEDULER", "DUPEFILTER_CLASS", "REQUEST_FINGERPRINTER_CLASS"):
+    load_object(s[name])
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("redis", "scrapy_redis")))
+"""
+    env = {k: v for k, v in os.environ.items() if k != "SMN_REDIS_URL"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_addon_makes_a_worker_with_a_redis_url() -> None:
@@ -385,8 +417,8 @@ def test_the_addon_makes_a_worker_with_a_redis_url() -> None:
     settings.set("SMN_REDIS_URL", "redis://127.0.0.1:1/0", priority="cmdline")
     RedisAddon.update_pre_crawler_settings(settings)
     RedisAddon().update_settings(settings)
-    assert settings["SCHEDULER"] == "crawler.distributed.RedisScheduler"
-    assert settings["DUPEFILTER_CLASS"] == "crawler.distributed.RedisDupeFilter"
+    assert settings["SCHEDULER"] == "crawler.distributed.scheduler.RedisScheduler"
+    assert settings["DUPEFILTER_CLASS"] == "crawler.distributed.scheduler.RedisDupeFilter"
     assert not settings.getbool("SMN_DATASET_LOCK")
     pipelines = {
         getattr(k, "__name__", k): v for k, v in settings.getdict("ITEM_PIPELINES").items()

@@ -22,12 +22,12 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 
-from crawler.dataset.files import PartFile
+from crawler.dataset.files import DatasetFile, PartFile, published_files
 from crawler.dataset.schema import article_schema, rows_to_table, to_row
 from crawler.downloadermiddlewares.incremental import IncrementalRedirectMiddleware
 from crawler.incremental.run import IncrementalConfig, IncrementalRun
-from crawler.incremental.store import DAY, DatasetFile, PendingLink, SeenStore, SqliteSeenStore
-from crawler.incremental.sync import published_files, sync
+from crawler.incremental.store import DAY, PendingLink, SeenStore, SqliteSeenStore
+from crawler.incremental.sync import sync
 from crawler.items import Article
 from crawler.network.sites import select_sites
 from crawler.network.urls import url_key

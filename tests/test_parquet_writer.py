@@ -108,7 +108,7 @@ def test_row_groups_are_written_as_items_arrive(tmp_path: Path) -> None:
     for i in range(10, 2510):
         writer.process_item(article(i))
 
-    part = writer._partitions[NOV]
+    part = writer.writer._partitions[NOV]
     assert part.file is not None
     assert (part.file.row_groups, part.file.rows, len(part.rows)) == (2, 2000, 500)
     # mid-run: the open file exists only under its hidden temp name, with data on disk
@@ -203,7 +203,7 @@ def test_rollover_publishes_full_files_during_the_run(tmp_path: Path) -> None:
         writer.process_item(article(i))
     # the third file is opened with its first row group; 20 rows wait in memory
     assert len(finished(out)) == 2 and temps(out) == []
-    assert len(writer._partitions[NOV].rows) == 20
+    assert len(writer.writer._partitions[NOV].rows) == 20
     assert read_all(out) == (500, 500, 500)
     writer.close_spider()
     metas = [pq.ParquetFile(p).metadata for p in finished(out)]
@@ -240,7 +240,7 @@ def test_a_backfill_over_many_months_writes_a_file_per_month_in_bounded_memory(
     months = [dt.date(2000 + i % 30, 1 + i % 12, 1) for i in range(600)]
     for i, day in enumerate(months):
         writer.process_item(article(i, published_date=day))
-        assert writer._buffered <= 50
+        assert writer.writer._buffered <= 50
         assert not finished(out)  # nothing published before the end
     assert writer.crawler.stats.get_value("parquet/rows_spilled") > 0
     writer.close_spider()
@@ -256,7 +256,7 @@ def test_spilled_rows_come_back_in_full_row_groups(tmp_path: Path) -> None:
     writer = open_writer(out, SMN_MAX_BUFFERED_ROWS=5, SMN_ROW_GROUP_SIZE=10)
     for i in range(63):  # three months, interleaved
         writer.process_item(article(i, published_date=dt.date(2026, 1 + i % 3, 1)))
-        assert writer._buffered <= 6
+        assert writer.writer._buffered <= 6
     writer.close_spider()
     assert read_all(out) == (63, 63, 63)
     for f in finished(out):

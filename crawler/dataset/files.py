@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,42 @@ except ImportError:  # pragma: no cover - Windows: no locking, the age check alo
     fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class DatasetFile:
+    """A published dataset file, as it was when its keys were read."""
+
+    path: str
+    """Relative to the dataset root, with ``/`` separators: ``year=2026/month=3/part-...``."""
+    size: int
+    mtime_ns: int
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith((".", "_"))
+
+
+def published_files(root: Path) -> set[DatasetFile]:
+    """Every published (final) Parquet file under ``root``; none when it does not exist.
+
+    Readers (pyarrow, DuckDB) skip names starting with ``.`` or ``_``, and so does this: a
+    file being written, or left by a killed run, is never one of them."""
+    found: set[DatasetFile] = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not _hidden(d)]
+        for name in filenames:
+            if _hidden(name) or not name.endswith(".parquet"):
+                continue
+            path = Path(dirpath, name)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # compacted away between the listing and the stat
+            relative = path.relative_to(root).as_posix()
+            found.add(DatasetFile(relative, stat.st_size, stat.st_mtime_ns))
+    return found
+
 
 TMP_RE = re.compile(r"^\.part-.*\.parquet\.tmp$")
 

@@ -37,7 +37,7 @@ no reader lists.
 
 **One row per article across workers.** The shared duplicate filter makes one fetch per
 URL, but two URLs can name one article (``og:url``, redirects) and the dedup pipeline is per
-process. :class:`DistributedParquetPipeline` (the dataset writer, subclassed) claims each
+process. ``pipelines.distributed.DistributedParquetPipeline`` (the dataset writer) claims each
 record's canonical URL in Redis and writes the row in the same synchronous call. A claim
 stays *pending* until a file holding its row is published (at a checkpoint, a rollover, an
 evicted partition or the close), then it is permanent; a dead worker's pending claims are
@@ -102,43 +102,5 @@ view of a run) and ``__main__`` (the commands).
 
 from __future__ import annotations
 
-from crawler.distributed.addon import RedisAddon
-from crawler.distributed.config import CrawlKeys, DistributedConfig, redis_url
-from crawler.distributed.coordination import DistributedCrawl
-from crawler.distributed.incremental import (
-    RedisIncrementalRedirectMiddleware,
-    RedisIncrementalRun,
-    RedisIncrementalSpiderMiddleware,
-)
-from crawler.distributed.reports import combine, format_combined, load_reports, run_of
-from crawler.distributed.scheduler import LeasedQueue, RedisDupeFilter, RedisScheduler
-from crawler.distributed.worker import (
-    DistributedParquetPipeline,
-    DistributedWorker,
-    SeedOnceMiddleware,
-    SentLinksMiddleware,
-    SharedRobotsTxtMiddleware,
-)
-
-__all__ = [
-    "CrawlKeys",
-    "DistributedConfig",
-    "DistributedCrawl",
-    "DistributedParquetPipeline",
-    "DistributedWorker",
-    "LeasedQueue",
-    "RedisAddon",
-    "RedisDupeFilter",
-    "RedisIncrementalRedirectMiddleware",
-    "RedisIncrementalRun",
-    "RedisIncrementalSpiderMiddleware",
-    "RedisScheduler",
-    "SeedOnceMiddleware",
-    "SentLinksMiddleware",
-    "SharedRobotsTxtMiddleware",
-    "combine",
-    "format_combined",
-    "load_reports",
-    "redis_url",
-    "run_of",
-]
+# Nothing is imported here: ``ADDONS`` names the add-on in every crawl, and a crawl without
+# SMN_REDIS_URL must not import redis or scrapy_redis. Import the modules themselves.

@@ -1,38 +1,42 @@
-"""The add-on that turns ``scrapy crawl smn`` into a worker when ``SMN_REDIS_URL`` is set."""
+"""The add-on that turns ``scrapy crawl smn`` into a worker when ``SMN_REDIS_URL`` is set.
+
+Registered in ``ADDONS`` for every crawl, so this module imports nothing of Redis: the
+components it enables are named by their dotted paths, and only a crawl with
+``SMN_REDIS_URL`` set loads them (and ``redis``, ``scrapy_redis`` with them).
+"""
 
 from __future__ import annotations
 
 from contextlib import suppress
 from typing import TYPE_CHECKING, Self
 
-from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.misc import load_object
 
 from crawler.distributed.config import URL_SETTING, redis_url
-from crawler.distributed.incremental import (
-    RedisIncrementalRedirectMiddleware,
-    RedisIncrementalSpiderMiddleware,
-)
-from crawler.distributed.worker import (
-    DistributedParquetPipeline,
-    DistributedWorker,
-    SeedOnceMiddleware,
-    SentLinksMiddleware,
-    SharedRobotsTxtMiddleware,
-)
-from crawler.downloadermiddlewares.incremental import IncrementalRedirectMiddleware
-from crawler.spidermiddlewares.incremental import IncrementalSpiderMiddleware
-from pipelines.parquet_writer import ParquetDatasetPipeline
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
-
-_SWAPS: tuple[tuple[str, type, type], ...] = (
-    ("ITEM_PIPELINES", ParquetDatasetPipeline, DistributedParquetPipeline),
-    ("SPIDER_MIDDLEWARES", IncrementalSpiderMiddleware, RedisIncrementalSpiderMiddleware),
-    ("DOWNLOADER_MIDDLEWARES", IncrementalRedirectMiddleware, RedisIncrementalRedirectMiddleware),
+_HERE = "crawler.distributed"
+# (setting, the single-process component, the worker's): replaced where enabled.
+_SWAPS: tuple[tuple[str, str, str], ...] = (
+    (
+        "ITEM_PIPELINES",
+        "pipelines.parquet_writer.ParquetDatasetPipeline",
+        "pipelines.distributed.DistributedParquetPipeline",
+    ),
+    (
+        "SPIDER_MIDDLEWARES",
+        "crawler.spidermiddlewares.incremental.IncrementalSpiderMiddleware",
+        f"{_HERE}.incremental.RedisIncrementalSpiderMiddleware",
+    ),
+    (
+        "DOWNLOADER_MIDDLEWARES",
+        "crawler.downloadermiddlewares.incremental.IncrementalRedirectMiddleware",
+        f"{_HERE}.incremental.RedisIncrementalRedirectMiddleware",
+    ),
 )
 
 
@@ -49,8 +53,7 @@ class RedisAddon:
     @classmethod
     def update_pre_crawler_settings(cls, settings: BaseSettings) -> None:
         # Read by the crawl command before the crawler applies add-ons: the workers of one
-        # crawl write one dataset, each under its own crawl id. At "project" priority, as
-        # crawler/settings.py sets the lock's default there; -s SMN_DATASET_LOCK=1 wins.
+        # crawl write one dataset, each under its own crawl id. -s SMN_DATASET_LOCK=1 wins.
         if redis_url(settings):
             settings.set("SMN_DATASET_LOCK", False, priority="project")
 
@@ -59,21 +62,35 @@ class RedisAddon:
         if not url:
             return
         settings.set(URL_SETTING, url, priority="addon")
-        settings.set("SCHEDULER", "crawler.distributed.RedisScheduler", priority="addon")
+        settings.set("SCHEDULER", f"{_HERE}.scheduler.RedisScheduler", priority="addon")
         # "project": crawler/settings.py names the single-machine filter at that priority.
-        settings.set("DUPEFILTER_CLASS", "crawler.distributed.RedisDupeFilter", priority="project")
+        settings.set("DUPEFILTER_CLASS", f"{_HERE}.scheduler.RedisDupeFilter", priority="project")
         settings.set("SCHEDULER_PERSIST", True, priority="addon")
         settings.set("REDIS_URL", url, priority="addon")
-        for name, old, new in _SWAPS:
+        swaps = (
+            *_SWAPS,
+            (
+                "DOWNLOADER_MIDDLEWARES_BASE",
+                "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware",
+                f"{_HERE}.worker.SharedRobotsTxtMiddleware",
+            ),
+        )
+        for name, old, new in swaps:
             # KeyError: the component is not enabled, nothing to replace
             with suppress(KeyError):
-                settings.replace_in_component_priority_dict(name, old, new)
-        with suppress(KeyError):
-            settings.replace_in_component_priority_dict(
-                "DOWNLOADER_MIDDLEWARES_BASE", RobotsTxtMiddleware, SharedRobotsTxtMiddleware
-            )
-        settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", SeedOnceMiddleware, 10)
+                settings.replace_in_component_priority_dict(
+                    name, load_object(old), load_object(new)
+                )
+        worker = f"{_HERE}.worker"
+        spider_mws = "SPIDER_MIDDLEWARES"
+        settings.set_in_component_priority_dict(
+            spider_mws, load_object(f"{worker}.SeedOnceMiddleware"), 10
+        )
         # Output passes spider middlewares from the highest number down: before the
         # incremental one (950).
-        settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", SentLinksMiddleware, 990)
-        settings.set_in_component_priority_dict("EXTENSIONS", DistributedWorker, 100)
+        settings.set_in_component_priority_dict(
+            spider_mws, load_object(f"{worker}.SentLinksMiddleware"), 990
+        )
+        settings.set_in_component_priority_dict(
+            "EXTENSIONS", load_object(f"{worker}.DistributedWorker"), 100
+        )

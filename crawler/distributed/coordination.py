@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 from scrapy import Request
@@ -38,10 +38,24 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
     from crawler.distributed.scheduler import RedisScheduler
-    from crawler.distributed.worker import DistributedParquetPipeline
 
 
 logger = logging.getLogger(__name__)
+
+
+class WorkerWriter(Protocol):
+    """What the crawl asks of its worker's dataset writer
+    (``pipelines.distributed.DistributedParquetPipeline``)."""
+
+    @property
+    def unpublished(self) -> int: ...
+
+    @property
+    def failed(self) -> bool: ...
+
+    def checkpoint(self) -> None: ...
+
+    def discard(self) -> None: ...
 
 
 def as_text(value: Any) -> str:
@@ -97,7 +111,7 @@ class DistributedCrawl:
         self._surrender_script = self.server.register_script(SURRENDER)
         self._seeded_script = self.server.register_script(SEEDED)
         self.leases: dict[str, Request] = {}
-        self.writer: DistributedParquetPipeline | None = None
+        self.writer: WorkerWriter | None = None
         self.scheduler: RedisScheduler | None = None
         self.expired = False
         self.finished = False

@@ -49,7 +49,8 @@ from typing import Any
 import redis
 from redis.typing import EncodableT, FieldT
 
-from crawler.incremental.store import DAY, DatasetFile, PendingLink, StateError
+from crawler.dataset.files import DatasetFile
+from crawler.incremental.store import DAY, PendingLink, StateError
 from crawler.util.batches import chunks
 
 logger = logging.getLogger(__name__)

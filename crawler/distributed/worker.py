@@ -8,27 +8,21 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Self
 
 import redis
-from itemadapter import ItemAdapter
 from scrapy import Request, signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import DontCloseSpider, DropItem
+from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from crawler.dataset.files import partition_of
 from crawler.distributed.coordination import DistributedCrawl
-from crawler.network.urls import url_key
 from crawler.protocol import ENTRY_META
-from pipelines.parquet_writer import ParquetDatasetPipeline
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.robotstxt import RobotParser
     from scrapy.statscollectors import StatsCollector
-
-    from pipelines.parquet_writer import _Partition
 
 
 logger = logging.getLogger(__name__)
@@ -131,109 +125,6 @@ class DistributedWorker:
     def response_received(self, response: Response, request: Request) -> None:
         if request.meta.get(ENTRY_META) and 200 <= response.status < 300:
             self.crawl.entry_fetched()
-
-
-class DistributedParquetPipeline(ParquetDatasetPipeline):
-    """The dataset writer of a worker: claims each record's canonical URL in Redis before
-    writing it (a record another worker wrote is dropped: ``articles/dropped/claimed``),
-    keeps ``duplicate_of`` consistent across workers, publishes its files at checkpoints,
-    and discards its unpublished rows when the worker was declared dead."""
-
-    crawl: DistributedCrawl
-    _claims: dict[str, list[str]]
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        pipeline = super().from_crawler(crawler)
-        pipeline.crawl = DistributedCrawl.of(crawler)
-        pipeline.crawl.writer = pipeline
-        # partition -> canonical keys claimed for its rows not yet in a published file
-        pipeline._claims = {}
-        return pipeline
-
-    @property
-    def failed(self) -> bool:
-        """The writer hit an output error: rows were lost."""
-        return self._failed
-
-    @property
-    def unpublished(self) -> int:
-        """Rows claimed and not yet in a published file."""
-        return sum(map(len, self._claims.values()))
-
-    def process_item(self, item: Any) -> Any:
-        if not ItemAdapter.is_item(item) or self._failed:
-            return super().process_item(item)
-        adapter = ItemAdapter(item)
-        url = adapter.get("canonical_url") or adapter.get("url") or ""
-        key = url_key(url)
-        claimed, first = self.crawl.claim(
-            key, adapter.get("content_hash") or None, adapter.get("duplicate_of") or url
-        )
-        if claimed is None:
-            self.stats.inc_value("articles/dropped/worker_expired")
-            raise DropItem("worker_expired: another worker redoes this page", log_level="DEBUG")
-        if not claimed:
-            self.stats.inc_value("articles/dropped/claimed")
-            raise DropItem(f"claimed: another worker wrote {url}", log_level="DEBUG")
-        if first is not None and first != url:
-            # Another copy of the story was the crawl's first (perhaps on another worker).
-            if not adapter.get("duplicate_of"):
-                self.stats.inc_value("articles/syndicated")
-            adapter["duplicate_of"] = first
-        elif first == url and adapter.get("duplicate_of"):
-            # The crawl's first copy is this one: a worker that died claimed it first, and
-            # this worker, redoing its page, saw another copy before it. That other copy
-            # points here; pointing back would leave the story with no original.
-            self.stats.inc_value("articles/syndicated", -1)
-            adapter["duplicate_of"] = None
-        # Claim and write in one synchronous call: a file holds the rows of every claim
-        # recorded for its partition when it is published.
-        claims = self._claims.setdefault(partition_of(adapter), [])
-        claims.append(key)
-        try:
-            return super().process_item(item)
-        except DropItem:
-            claims.remove(key)  # not written (schema error): give the claim back
-            self.crawl.unclaim(key)
-            raise
-
-    def _publish(self, part: _Partition) -> None:
-        """Publish a file (checkpoint, rollover, least recently used partition, close):
-        first make sure this worker still owns its claims, after publishing make them
-        permanent."""
-        if not self.crawl.renew() or part.file is None:
-            self._abort(part)
-            return
-        claims = self._claims.pop(part.key, [])
-        final = part.file.final_path
-        # Recorded before the rename, cleared after: a worker killed in between leaves the
-        # record, and the one that reaps it looks for the file (_settle_publishing).
-        self.crawl.publishing(final, claims)
-        super()._publish(part)
-        self.crawl.published(final, claims)
-
-    def checkpoint(self) -> None:
-        """Publish every open file (new rows go to new files)."""
-        super().close_spider()
-
-    def close_spider(self) -> None:
-        if self.crawl.expired:
-            self.discard()
-        else:
-            super().close_spider()
-
-    def discard(self) -> None:
-        """Abort the open files: this worker's leases and claims were given to others."""
-        for key in list(self._partitions):
-            self._abort(self._partitions.pop(key))
-
-    def _abort(self, part: _Partition) -> None:
-        rows = len(part.rows) + part.file_rows
-        self._abort_file(part)
-        self._drop_rows(part)
-        self._claims.pop(part.key, None)
-        self.stats.inc_value("smn/distributed/rows_discarded", rows)
 
 
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):

@@ -47,7 +47,7 @@ from crawler.outcome.judge import (
 )
 from crawler.outcome.layout_watch import watch_layout
 from crawler.outcome.stats import Stats, count, counts_under
-from pipelines.parquet_writer import ParquetDatasetPipeline
+from crawler.protocol import dataset_file_published
 
 if TYPE_CHECKING:
     from typing import Self
@@ -198,6 +198,8 @@ class RunReport:
         self.crawl_id = ""
         self.report: dict[str, Any] | None = None
         self.path: Path | None = None
+        self.files_written: list[Path] = []
+        """The dataset files this run published, as the writer said (in order)."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -206,7 +208,11 @@ class RunReport:
             raise NotConfigured("SMN_REPORTS is empty")
         report = cls(crawler, directory)
         crawler.signals.connect(report.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(report.file_published, signal=dataset_file_published)
         return report
+
+    def file_published(self, path: Path) -> None:
+        self.files_written.append(path)
 
     def spider_closed(self, reason: str) -> None:
         self.write(finish_reason=reason)
@@ -232,7 +238,7 @@ class RunReport:
             outcome=outcome,
             rules=self.rules,
             dataset=self.dataset,
-            files=self._files_written(),
+            files=self.files_written,
         )
         try:
             self.path = write_report(self.directory, report)
@@ -247,13 +253,6 @@ class RunReport:
                 logger.log(level, "Run report %s: %s", self.path, outcome.line())
         self.report = report
         return report
-
-    def _files_written(self) -> list[Path]:
-        try:
-            writer = self.crawler.get_item_pipeline(ParquetDatasetPipeline)
-        except RuntimeError:  # no item pipelines built (the crawl did not start)
-            return []
-        return list(writer.files_written) if writer is not None else []
 
 
 def _other_faults(faults: Mapping[str, Any]) -> str:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from crawler.dataset.files import DatasetFile
 from crawler.util.batches import chunks
 
 logger = logging.getLogger(__name__)
@@ -45,16 +46,6 @@ ARTICLE = "article"
 """The kind :meth:`SeenStore.lookup` reports for a key of a stored article."""
 
 DAY = 86_400.0
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class DatasetFile:
-    """A published dataset file, as it was when its keys were read."""
-
-    path: str
-    """Relative to the dataset root, with ``/`` separators: ``year=2026/month=3/part-...``."""
-    size: int
-    mtime_ns: int
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -1,26 +1,22 @@
 """Bring a :class:`~crawler.incremental.store.SeenStore` in line with the published dataset.
 
-Only final ``*.parquet`` files count: the dataset writer publishes a file by renaming it from
-a hidden temp name once it is complete, and readers (pyarrow, DuckDB) skip names starting
-with ``.`` or ``_``, so a killed run's rows never reach the state. Of each new file only the
-``url`` and ``canonical_url`` columns are read (column projection: no text is decoded).
+Only published files count (:func:`crawler.dataset.files.published_files`), so a killed run's
+rows never reach the state. Of each new file only the ``url`` and ``canonical_url`` columns
+are read (:mod:`crawler.dataset.keys`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
-from crawler.incremental.store import DatasetFile, SeenStore
+from crawler.dataset.files import published_files
+from crawler.dataset.keys import URL_COLUMNS, key_batches
+from crawler.incremental.store import SeenStore
 from crawler.network.urls import url_key
 
 logger = logging.getLogger(__name__)
-
-KEY_COLUMNS = ("url", "canonical_url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,42 +31,16 @@ class SyncReport:
     """Files that could not be read; their articles stay unknown (fetched again)."""
 
 
-def _hidden(name: str) -> bool:
-    return name.startswith((".", "_"))
-
-
-def published_files(root: Path) -> set[DatasetFile]:
-    """Every final Parquet file under ``root`` (none when it does not exist)."""
-    found: set[DatasetFile] = set()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not _hidden(d)]
-        for name in filenames:
-            if _hidden(name) or not name.endswith(".parquet"):
-                continue
-            path = Path(dirpath, name)
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue  # compacted away between the listing and the stat
-            relative = path.relative_to(root).as_posix()
-            found.add(DatasetFile(relative, stat.st_size, stat.st_mtime_ns))
-    return found
-
-
 def article_keys(path: Path) -> tuple[set[str], int]:
     """The url_key of every url and canonical_url in one Parquet file, and its row count."""
     keys: set[str] = set()
     rows = 0
-    with pq.ParquetFile(path) as parquet:
-        columns = [c for c in KEY_COLUMNS if c in parquet.schema_arrow.names]
-        if not columns:
-            return keys, parquet.metadata.num_rows
-        for batch in parquet.iter_batches(columns=columns, batch_size=65_536):
-            rows += batch.num_rows
-            for column in batch.columns:
-                for url in column.to_pylist():
-                    if url:
-                        keys.add(_key(url))
+    for batch, n in key_batches(path, URL_COLUMNS, batch_size=65_536):
+        rows += n
+        for column in batch.values():
+            for url in column:
+                if url:
+                    keys.add(_key(url))
     keys.discard("")
     return keys, rows
 
