@@ -1,7 +1,10 @@
 """Crawl ids: one per run, stamped on every record and in every dataset file name.
 
-Setting: ``SMN_CRAWL_ID`` (default unset) forces the id when the spider has none, e.g. for
-a worker of a distributed run (``<run>-w3``).
+The id is decided once, before the crawl starts: ``scrapy crawl`` sets ``SMN_CRAWL_ID``
+(unless given) when it reads its options, and every component asks :func:`crawl_id_of`. A
+worker of a distributed crawl has its own id (``<run>-w3``), given when it registers, before
+the spider opens (:func:`assign_crawl_id`). A crawler made without the command (tests,
+``scrapy runspider``) gets a new id at the first question.
 """
 
 from __future__ import annotations
@@ -9,12 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import weakref
 from typing import TYPE_CHECKING
+
+from crawler.defaults import get_str
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]")
+# The id of each crawler, once asked or assigned; weak: a finished crawler takes it along.
+_IDS: weakref.WeakKeyDictionary[Crawler, str] = weakref.WeakKeyDictionary()
 
 
 def new_crawl_id(now: dt.datetime | None = None) -> str:
@@ -23,19 +31,18 @@ def new_crawl_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def resolve_crawl_id(crawler: Crawler) -> str:
-    """The spider's ``crawl_id``, else ``SMN_CRAWL_ID``, else a new id.
+def crawl_id_of(crawler: Crawler) -> str:
+    """The run's id: the one assigned, else ``SMN_CRAWL_ID``, else a new one (kept)."""
+    crawl_id = _IDS.get(crawler)
+    if crawl_id is None:
+        crawl_id = _IDS[crawler] = get_str(crawler.settings, "SMN_CRAWL_ID") or new_crawl_id()
+    return crawl_id
 
-    The id is set back on the spider when it had none, so every component of the run
-    (the dataset writer, the feed, the run report) agrees on it.
-    """
-    spider = crawler.spider
-    crawl_id = getattr(spider, "crawl_id", None)
-    if not crawl_id:
-        crawl_id = crawler.settings.get("SMN_CRAWL_ID") or new_crawl_id()
-        if spider is not None:
-            spider.crawl_id = crawl_id  # type: ignore[attr-defined]
-    return str(crawl_id)
+
+def assign_crawl_id(crawler: Crawler, crawl_id: str) -> None:
+    """Give the crawler its id (a distributed worker's, at registration, before the spider
+    opens and anything is written)."""
+    _IDS[crawler] = crawl_id
 
 
 def filename_safe(crawl_id: str) -> str:

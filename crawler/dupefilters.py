@@ -16,8 +16,7 @@ Settings: ``DUPEFILTER_DEBUG`` (Scrapy's) logs every filtered request.
 from __future__ import annotations
 
 import logging
-from collections.abc import Container
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from scrapy.dupefilters import BaseDupeFilter
 from scrapy.utils.request import referer_str
@@ -34,9 +33,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+@runtime_checkable
+class SeenRequests(Protocol):
+    """A duplicate filter that says whether it has taken a request already, without taking
+    it: :mod:`crawler.spidermiddlewares.seen_requests` drops such links before they cost
+    anything more (the scheduler would drop them anyway)."""
+
+    def seen(self, request: Request) -> bool: ...
+
+
 # Fingerprints also kept in memory, the most recently met: pages link the same few
-# thousand URLs (navigation, sister sites, teasers) over and over, and the spider asks
-# about each link (:attr:`ScratchDupeFilter.fingerprints`). About 100 bytes each.
+# thousand URLs (navigation, sister sites, teasers) over and over, and every link is asked
+# about (:meth:`ScratchDupeFilter.seen`). About 100 bytes each.
 RECENT_SIZE = 20_000
 
 
@@ -63,16 +71,12 @@ class ScratchDupeFilter(BaseDupeFilter):
         self._remember(fingerprint)
         return not self._seen.add(fingerprint)
 
-    @property
-    def fingerprints(self) -> Container[bytes]:
-        """The fingerprints taken so far: ``fingerprint in filter.fingerprints`` is the
-        verdict :meth:`request_seen` would give (without taking it)."""
-        return self
-
-    def __contains__(self, fingerprint: object) -> bool:
+    def seen(self, request: Request) -> bool:
+        """The verdict :meth:`request_seen` would give, without taking the request."""
+        fingerprint = self.fingerprinter.fingerprint(request)
         if fingerprint in self._recent:
             return True
-        if isinstance(fingerprint, bytes) and fingerprint in self._seen:
+        if fingerprint in self._seen:
             self._remember(fingerprint)
             return True
         return False

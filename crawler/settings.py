@@ -75,10 +75,15 @@ SPIDER_MIDDLEWARES = {
     # Nearest the spider: links to pages earlier runs stored or found not worth fetching are
     # dropped before the other middlewares count them; the rest are kept pending.
     "crawler.spidermiddlewares.incremental.IncrementalSpiderMiddleware": 950,
+    # Nearer still: links whose request the duplicate filter took already are dropped
+    # before anything else spends time on them.
+    "crawler.spidermiddlewares.seen_requests.SeenRequestsMiddleware": 990,
 }
 # Validation first (dedup must not remember a dropped record), the dataset writer last (it
 # stores duplicate_of, which dedup sets).
 ITEM_PIPELINES = {
+    # The run's id on every record (the one place that stamps it).
+    "pipelines.crawl_id.CrawlIdPipeline": 50,
     "pipelines.validation.ValidationPipeline": 100,
     "pipelines.dedup.DedupPipeline": 200,
     "pipelines.parquet_writer.ParquetDatasetPipeline": 900,

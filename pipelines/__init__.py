@@ -3,6 +3,7 @@
 Enable in the Scrapy settings (lower numbers run first)::
 
     ITEM_PIPELINES = {
+        "pipelines.crawl_id.CrawlIdPipeline": 50,
         "pipelines.validation.ValidationPipeline": 100,
         "pipelines.dedup.DedupPipeline": 200,
         "pipelines.parquet_writer.ParquetDatasetPipeline": 900,

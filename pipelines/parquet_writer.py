@@ -27,7 +27,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.crawl_id import resolve_crawl_id
+from crawler.crawl_id import crawl_id_of
 from crawler.dataset.pandas_probe import answer_pandas_probe
 from crawler.dataset.paths import dataset_dir
 from crawler.dataset.schema import SchemaError, check_row, to_row
@@ -112,7 +112,7 @@ class ParquetDatasetPipeline:
     # -- spider lifecycle ----------------------------------------------------------------
 
     def open_spider(self) -> None:
-        self.crawl_id = self.writer.crawl_id = resolve_crawl_id(self.crawler)
+        self.crawl_id = self.writer.crawl_id = crawl_id_of(self.crawler)
         answer_pandas_probe()
         try:
             self.writer.open(clean_stale_tmp=self.clean_stale_tmp)
@@ -127,8 +127,6 @@ class ParquetDatasetPipeline:
     # -- items ---------------------------------------------------------------------------
 
     def process_item(self, item: Any) -> Any:
-        if ItemAdapter.is_item(item) and not ItemAdapter(item).get("crawl_id"):
-            ItemAdapter(item)["crawl_id"] = self.crawl_id
         try:
             row = to_row(item)
             check_row(row)

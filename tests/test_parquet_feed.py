@@ -108,6 +108,7 @@ import json
 
 import scrapy
 
+from crawler.crawl_id import crawl_id_of
 from crawler.items import Article
 
 
@@ -115,6 +116,7 @@ class SmnTestSpider(scrapy.Spider):
     name = "smn"
     custom_settings = {
         "ITEM_PIPELINES": {
+            "pipelines.crawl_id.CrawlIdPipeline": 50,
             "pipelines.validation.ValidationPipeline": 100,
             "pipelines.dedup.DedupPipeline": 200,
             "pipelines.parquet_writer.ParquetDatasetPipeline": 900,
@@ -137,7 +139,7 @@ class SmnTestSpider(scrapy.Spider):
             )
 
     def closed(self, reason):
-        report = {"reason": reason, "crawl_id": getattr(self, "crawl_id", None),
+        report = {"reason": reason, "crawl_id": crawl_id_of(self.crawler),
                   "stats": self.crawler.stats.get_stats()}
         with open("report.json", "w") as f:
             json.dump(report, f, default=str)

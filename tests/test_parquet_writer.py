@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import fcntl
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.test import get_crawler
 
+from crawler.crawl_id import crawl_id_of
 from crawler.dataset.files import PartFile
 from crawler.dataset.schema import article_schema
 from crawler.dataset.spill import RowSpill
@@ -52,10 +54,10 @@ def article(i: int, **changes: Any) -> Article:
 
 
 def make_crawler(output: Path | str, crawl_id: str | None = "run1", **settings: Any) -> Crawler:
+    if crawl_id is not None:
+        settings.setdefault("SMN_CRAWL_ID", crawl_id)
     crawler = get_crawler(Spider, {"SMN_OUTPUT": str(output), **settings})
     crawler.spider = Spider.from_crawler(crawler, name="smn")
-    if crawl_id is not None:
-        crawler.spider.crawl_id = crawl_id  # type: ignore[attr-defined]
     return crawler
 
 
@@ -283,20 +285,20 @@ def test_closing_publishes_every_buffered_partition_with_few_files_open(tmp_path
     assert not list(out.rglob(".*.tmp"))
 
 
-def test_crawl_id_filled_in_and_generated_when_missing(tmp_path: Path) -> None:
+def test_the_run_id_is_generated_once_when_not_set_and_names_the_files(tmp_path: Path) -> None:
     out = tmp_path / "ds"
     writer = open_writer(out, crawl_id=None)
-    assert writer.crawl_id and writer.crawler.spider.crawl_id == writer.crawl_id
+    assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", writer.crawl_id)
+    assert crawl_id_of(writer.crawler) == writer.crawl_id  # every component gets the same
     kept = writer.process_item(article(1, crawl_id="worker-7"))
-    filled = writer.process_item(article(2))
     writer.close_spider()
-    assert kept.crawl_id == "worker-7" and filled.crawl_id == writer.crawl_id
+    assert kept.crawl_id == "worker-7"  # the record's own id (the spider stamps it)
     assert finished(out)[0].name == f"part-{writer.crawl_id}-00000.parquet"
     ids = set(pq.read_table(finished(out)[0]).column("crawl_id").to_pylist())
-    assert ids == {"worker-7", writer.crawl_id}
+    assert ids == {"worker-7"}
 
 
-def test_setting_crawl_id(tmp_path: Path) -> None:
+def test_smn_crawl_id_sets_the_run_id(tmp_path: Path) -> None:
     writer = open_writer(tmp_path / "ds", crawl_id=None, SMN_CRAWL_ID="20261123T181500Z-ab12cd")
     assert writer.crawl_id == "20261123T181500Z-ab12cd"
 

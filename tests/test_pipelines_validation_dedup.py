@@ -119,8 +119,7 @@ def test_validation_can_be_switched_off() -> None:
 
 def run(output: Path, items: list[Article], crawl_id: str) -> tuple[list[Article], DedupPipeline]:
     """One run of dedup + dataset writer; returns the items written."""
-    crawler = make_crawler(SMN_OUTPUT=str(output))
-    crawler.spider.crawl_id = crawl_id  # type: ignore[union-attr]
+    crawler = make_crawler(SMN_OUTPUT=str(output), SMN_CRAWL_ID=crawl_id)
     dedup = DedupPipeline.from_crawler(crawler)
     writer = ParquetDatasetPipeline.from_crawler(crawler)
     dedup.open_spider()

@@ -172,6 +172,7 @@ class BuggyPipeline:
 
 def test_an_exception_in_a_pipeline_fails_the_run(routes: ReplicaHandle, tmp_path: Path) -> None:
     pipelines = {
+        "pipelines.crawl_id.CrawlIdPipeline": 50,
         "pipelines.validation.ValidationPipeline": 100,
         f"{__name__}.BuggyPipeline": 150,
         "pipelines.dedup.DedupPipeline": 200,

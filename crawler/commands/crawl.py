@@ -31,7 +31,7 @@ from scrapy.exceptions import UsageError
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from crawler.crawl_id import new_crawl_id
+from crawler.crawl_id import crawl_id_of, new_crawl_id
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
 from crawler.defaults import get_bool
 from crawler.extensions.run_report import (
@@ -58,6 +58,13 @@ _NOT_STARTED = "the crawl could not start (see the errors above)"
 class Command(ScrapyCrawlCommand):
     def short_desc(self) -> str:
         return "Run a spider of the current project; the exit code says whether it succeeded"
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        # The run's id, decided once before anything starts: every component reads it.
+        assert self.settings is not None
+        if not self.settings.get("SMN_CRAWL_ID"):
+            self.settings.set("SMN_CRAWL_ID", new_crawl_id(), priority="cmdline")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) < 1:
@@ -109,7 +116,7 @@ class Command(ScrapyCrawlCommand):
         if report is None:
             report = build_report(
                 stats,
-                crawl_id=str(getattr(crawler.spider, "crawl_id", "") or "unknown"),
+                crawl_id=crawl_id_of(crawler),
                 outcome=outcome,
                 rules=OutcomeRules.from_settings(crawler.settings),
                 dataset=dataset_dir(crawler.settings),
@@ -123,11 +130,7 @@ class Command(ScrapyCrawlCommand):
     def _not_run(self, crawler: Crawler, outcome: Outcome) -> None:
         """Report a run that never crawled (locked out, could not start)."""
         settings = crawler.settings
-        crawl_id = str(
-            getattr(crawler.spider, "crawl_id", None)
-            or settings.get("SMN_CRAWL_ID")
-            or new_crawl_id()
-        )
+        crawl_id = crawl_id_of(crawler)
         now = dt.datetime.now(dt.UTC)
         stats: dict[str, Any] = {"start_time": now, "finish_time": now}
         lines = [f"Run {crawl_id}: not run"]

@@ -86,11 +86,6 @@ class RedisAddon:
         settings.set_in_component_priority_dict(
             spider_mws, load_object(f"{worker}.SeedOnceMiddleware"), 10
         )
-        # Output passes spider middlewares from the highest number down: before the
-        # incremental one (950).
-        settings.set_in_component_priority_dict(
-            spider_mws, load_object(f"{worker}.SentLinksMiddleware"), 990
-        )
         settings.set_in_component_priority_dict(
             "EXTENSIONS", load_object(f"{worker}.DistributedWorker"), 100
         )

@@ -20,7 +20,7 @@ from scrapy import Request
 from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.crawl_id import new_crawl_id
+from crawler.crawl_id import assign_crawl_id, crawl_id_of
 from crawler.distributed.config import LEASE_META, CrawlKeys, DistributedConfig
 from crawler.distributed.scripts import (
     CLAIM,
@@ -119,16 +119,9 @@ class DistributedCrawl:
         self._last_renew = time.monotonic()
         self._quiet_since: float | None = None
         self._loop: Any = None
-        spider = crawler.spider
-        proposed = str(
-            crawler.settings.get("SMN_CRAWL_ID")
-            or getattr(spider, "crawl_id", None)
-            or new_crawl_id()
-        )
-        self.run_id, self.worker = self._register(proposed, reuse="")
-        if spider is not None:
-            # Every file name and row of this worker carries it (crawler.crawl_id).
-            spider.crawl_id = self.worker  # type: ignore[attr-defined]
+        self.run_id, self.worker = self._register(crawl_id_of(crawler), reuse="")
+        # Every file name and row of this worker carries it.
+        assign_crawl_id(crawler, self.worker)
         logger.info(
             "Distributed crawl %r on %s: worker %s of run %s",
             config.crawl,

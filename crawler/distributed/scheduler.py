@@ -111,6 +111,11 @@ class RedisDupeFilter(RFPDupeFilter):
     def request_fingerprint(self, request: Request) -> str:
         return self._fingerprint(request).hex()
 
+    def seen(self, request: Request) -> bool:
+        """Whether this worker has sent (or found) the request in the shared set; the
+        shared set is not asked (a round trip per link)."""
+        return self.sent_before(self.request_fingerprint(request))
+
     def sent_before(self, fingerprint: str) -> bool:
         """Whether this worker has added (or found) ``fingerprint`` in the shared set."""
         return fingerprint in self._sent

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.robotstxt import RobotParser
-    from scrapy.statscollectors import StatsCollector
 
 
 logger = logging.getLogger(__name__)
@@ -55,40 +54,6 @@ class SeedOnceMiddleware:
             self.crawl.end_seeding()  # start() failed: the run says so (start_error)
             raise
         self.crawl.end_seeding()
-
-
-class SentLinksMiddleware:
-    """Spider middleware, nearest the spider: drops the links this worker already sent to
-    the shared duplicate filter, before the other middlewares and the incremental lookup
-    spend time on them (the scheduler would drop them anyway). The spider does the same
-    for Scrapy's stock duplicate filter only."""
-
-    def __init__(self, crawl: DistributedCrawl, stats: StatsCollector) -> None:
-        self.crawl = crawl
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        assert crawler.stats is not None
-        return cls(DistributedCrawl.of(crawler), crawler.stats)
-
-    async def process_spider_output(
-        self, response: Response, result: AsyncIterator[Any]
-    ) -> AsyncIterator[Any]:
-        scheduler = self.crawl.scheduler
-        dropped = 0
-        async for out in result:
-            if (
-                scheduler is not None
-                and isinstance(out, Request)
-                and not out.dont_filter
-                and scheduler.df.sent_before(scheduler.df.request_fingerprint(out))
-            ):
-                dropped += 1
-                continue
-            yield out
-        if dropped:
-            self.stats.inc_value("smn/distributed/links_sent_before", dropped)
 
 
 class DistributedWorker:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.crawl_id import filename_safe, resolve_crawl_id
+from crawler.crawl_id import crawl_id_of, filename_safe
 from crawler.dataset.paths import dataset_dir, reports_dir
 from crawler.downloadermiddlewares.faults import PREFIX as FAULTS
 from crawler.outcome.judge import (
@@ -230,7 +230,7 @@ class RunReport:
             # CoreStats sets it in its own spider_closed handler; do not depend on the order
             stats.setdefault("finish_reason", finish_reason)
         if not self.crawl_id:
-            self.crawl_id = resolve_crawl_id(self.crawler)
+            self.crawl_id = crawl_id_of(self.crawler)
         outcome = judge(stats, self.crawler.settings)
         report = build_report(
             stats,

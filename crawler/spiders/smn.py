@@ -13,19 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator, Container
+from collections.abc import AsyncIterator
 from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import UsageError
 from scrapy.http import Response, TextResponse
 
-from crawler.crawl_id import new_crawl_id
-from crawler.dupefilters import ScratchDupeFilter
 from crawler.extraction.pool import ExtractionPool
 from crawler.items import Article
 from crawler.network.feeds import NotAFeed, read_feed
@@ -46,11 +43,9 @@ _NOT_LINKS = ("#", "javascript:", "mailto:", "tel:", "data:")
 _ABSOLUTE = re.compile(r"https?://[^/\\]")
 # Links remembered (resolved URL, or why not followed); cleared when full.
 _LINK_CACHE_SIZE = 20_000
-_UNKNOWN: Any = object()
-_UNRESOLVED: Any = object()
-# A remembered link: (url, is a feed, priority, request fingerprint) or a stats key to count
-# (not followed), or None (not followed, not counted).
-_Link = tuple[str, bool, int, bytes] | str | None
+# A remembered link: (url, is a feed, priority), or, not followed, the stats key to count
+# ("" for none).
+_Link = tuple[str, bool, int] | str
 
 
 LISTING_MIN_STORY_LINKS = 5
@@ -107,17 +102,12 @@ class SmnSpider(scrapy.Spider):
         # Every request is checked against these before it is sent, redirects included
         # (crawler/downloadermiddlewares/allowed_hosts.py); links to others are not made.
         self.allowed_hosts = AllowedHosts.build(self._domains, self.override_urls)
-        self.crawl_id: str = kwargs.get("crawl_id") or new_crawl_id()
         self.pool: ExtractionPool | None = None
         self._links: dict[str, _Link] = {}
-        self._seen: Container[bytes] | None = _UNRESOLVED
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        configured = crawler.settings.get("SMN_CRAWL_ID")
-        if configured:
-            spider.crawl_id = str(configured)
         spider.pool = ExtractionPool.from_crawler(crawler)
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         return spider
@@ -204,7 +194,6 @@ class SmnSpider(scrapy.Spider):
         response.meta[PAGE_KIND_META] = kind
         response.meta[PAGE_LAYOUT_META] = extraction.layout
         if article is not None:
-            article.crawl_id = self.crawl_id
             self._inc("smn/articles/extracted")
             yield article
         else:
@@ -216,12 +205,12 @@ class SmnSpider(scrapy.Spider):
                 yield request
 
     def _follow(self, base: str, href: str) -> scrapy.Request | None:
-        """A request for a link, or None for links the crawl must not or need not follow.
+        """A request for a link, or None for links the crawl must not follow.
 
         Pages link the same URLs over and over (navigation, sister sites, teasers): what a
-        link resolves to is remembered (``_links``), and a link whose request the duplicate
-        filter has already taken is not turned into a request again, since the scheduler
-        would drop it; requests dropped earlier (by a spider middleware) are still made."""
+        link resolves to is remembered (``_links``). Whether its page was requested already
+        is the duplicate filter's answer, asked by a spider middleware
+        (:mod:`crawler.spidermiddlewares.seen_requests`)."""
         href = href.strip()
         if not href or href.startswith(_NOT_LINKS):
             return None
@@ -233,45 +222,34 @@ class SmnSpider(scrapy.Spider):
             except ValueError:
                 self._inc("smn/links/invalid")
                 return None
-        link = self._links.get(key, _UNKNOWN)
-        if link is _UNKNOWN:
-            return self._new_link(key, base, href)
+        link = self._links.get(key)
         if link is None:
-            return None
+            link = self._resolve(key, base, href)
         if isinstance(link, str):
-            self._inc(link)
+            if link:
+                self._inc(link)
             return None
-        url, is_feed, priority, fingerprint = link
-        seen = self._dupefilter_seen()
-        if seen is not None and fingerprint in seen:
-            return None
-        return self._request(url, is_feed, priority)
+        return self._request(*link)
 
-    def _new_link(self, key: str, base: str, href: str) -> scrapy.Request | None:
-        """Resolve a link not in ``_links`` and remember the outcome under ``key``."""
+    def _resolve(self, key: str, base: str, href: str) -> _Link:
+        """What a link not in ``_links`` leads to, remembered under ``key``."""
         if len(self._links) >= _LINK_CACHE_SIZE:
             self._links.clear()
+        link: _Link
         try:
             url = clean_url(urljoin(base, href))
         except ValueError:
-            self._links[key] = "smn/links/invalid"
-            self._inc("smn/links/invalid")
-            return None
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or is_asset(url):
-            self._links[key] = None
-            return None
-        if not self.allowed_hosts.allows(url):
-            self._links[key] = "smn/links/offsite"
-            self._inc("smn/links/offsite")
-            return None
-        is_feed, priority = _link_kind(url)
-        request = self._request(url, is_feed, priority)
-        fingerprint = b""
-        if self._dupefilter_seen() is not None:
-            fingerprint = self.crawler.request_fingerprinter.fingerprint(request)
-        self._links[key] = (url, is_feed, priority, fingerprint)
-        return request
+            link = "smn/links/invalid"
+        else:
+            scheme = urlsplit(url).scheme
+            if scheme not in ("http", "https") or is_asset(url):
+                link = ""
+            elif not self.allowed_hosts.allows(url):
+                link = "smn/links/offsite"
+            else:
+                link = (url, *_link_kind(url))
+        self._links[key] = link
+        return link
 
     def request_for(self, url: str) -> scrapy.Request:
         """A request for a page found by an earlier run (the incremental state's pending
@@ -282,33 +260,3 @@ class SmnSpider(scrapy.Spider):
         if is_feed:
             return scrapy.Request(url, callback=self.parse_any)
         return scrapy.Request(url, callback=self.parse_page, priority=priority)
-
-    def _dupefilter_seen(self) -> Container[bytes] | None:
-        """The fingerprints the duplicate filter has taken, when the crawl uses the
-        project's filter or Scrapy's stock one (whose verdict is membership in that set);
-        else None."""
-        if self._seen is _UNRESOLVED:
-            self._seen = _dupefilter_fingerprints(self.crawler)
-        return self._seen
-
-
-def _dupefilter_fingerprints(crawler: Crawler) -> Container[bytes] | None:
-    try:
-        scheduler = crawler.engine.scheduler
-    except Exception:  # no engine: the spider is driven directly
-        return None
-    df = getattr(scheduler, "df", None)
-    if type(df) is ScratchDupeFilter and df.fingerprinter is crawler.request_fingerprinter:
-        return df.fingerprints
-    if not isinstance(df, RFPDupeFilter):
-        return None
-    cls = type(df)
-    if (
-        cls.request_seen is not RFPDupeFilter.request_seen
-        or cls._fingerprint is not RFPDupeFilter._fingerprint
-        or getattr(df, "_legacy_fingerprint", True)
-        or df.fingerprinter is not crawler.request_fingerprinter
-    ):
-        return None
-    seen = getattr(df, "_fingerprints", None)
-    return seen if isinstance(seen, set) else None
