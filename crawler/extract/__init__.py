@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from crawler.extract import classic, modern
 from crawler.extract.blocks import page_blocks
 from crawler.extract.decode import decode_html
 from crawler.extract.fields import (
@@ -24,6 +23,7 @@ from crawler.extract.fields import (
     without_controls,
     word_count,
 )
+from crawler.extract.layouts import KNOWN_LAYOUTS, LAYOUTS
 from crawler.extract.page import NotHtml, Page, jsonld_text, parse_page
 from crawler.extract.parts import NotArticle, Parts
 from crawler.items import Article, RelatedLink
@@ -42,8 +42,6 @@ __all__ = [
 
 # Bump whenever a change can alter any extracted field.
 EXTRACTOR_VERSION = "1.1.0"
-KNOWN_LAYOUTS = frozenset({"classic", "modern"})
-"""The network's own layouts (a page of neither goes to the trafilatura fallback)."""
 
 logger = logging.getLogger(__name__)
 
@@ -132,12 +130,10 @@ def _extract_page(page: Page, url: str, fetched_at: dt.datetime) -> Extraction:
     if _is_error_page(page):
         return Extraction(None, f"error page: {page.title_tag or 'no title'}")
     bp = page_blocks(page.root)
-    layout = "classic" if classic.detect(page, bp) else "modern" if modern.detect(page) else None
+    layout = next((layout for layout in LAYOUTS if layout.detect(page, bp)), None)
     try:
-        if layout == "classic":
-            parts = classic.extract(page, url, bp)
-        elif layout == "modern":
-            parts = modern.extract(page, url)
+        if layout is not None:
+            parts = layout.extract(page, url, bp)
         else:
             # Imported on first use: trafilatura costs the crawler process (which only
             # unpickles the workers' results) memory and start-up time for nothing; the
@@ -146,7 +142,8 @@ def _extract_page(page: Page, url: str, fetched_at: dt.datetime) -> Extraction:
 
             parts = fallback.extract(page, url)
     except NotArticle as exc:
-        return Extraction(None, str(exc), layout=layout or "fallback", kind=exc.kind)
+        name = layout.name if layout is not None else "fallback"
+        return Extraction(None, str(exc), layout=name, kind=exc.kind)
     article = _record(page, parts, url, fetched_at)
     return Extraction(article, layout=parts.layout, kind=PageKind.ARTICLE)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import trafilatura
 
+from crawler.extract.boilerplate import is_drop, is_stop
 from crawler.extract.fields import find_dateline, is_listing, strip_by
-from crawler.extract.layouts import is_drop, is_stop
 from crawler.extract.page import Page
 from crawler.extract.parts import NotArticle, Parts
 from crawler.protocol import PageKind

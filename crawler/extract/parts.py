@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from crawler.extract.blocks import Block
+from crawler.extract.boilerplate import is_stop
 from crawler.extract.fields import Dateline
-from crawler.extract.layouts import is_stop
 from crawler.protocol import PageKind
 
 _SKIP_LINK_SCHEMES = ("javascript:", "mailto:", "#", "tel:")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from crawler.extract.blocks import Block, BlockPage, page_blocks
+from crawler.extract.boilerplate import CLASSIC, block_key, is_drop, is_stop
 from crawler.extract.fields import (
     Dateline,
     find_dateline,
@@ -12,7 +13,7 @@ from crawler.extract.fields import (
     looks_like_names,
     strip_by,
 )
-from crawler.extract.layouts import CLASSIC, block_key, is_drop, is_stop
+from crawler.extract.layouts import Layout
 from crawler.extract.page import Page
 from crawler.extract.parts import NotArticle, Parts, related_links_after
 from crawler.protocol import PageKind
@@ -209,3 +210,6 @@ def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
         dateline=dateline,
         related_links=related,
     )
+
+
+LAYOUT = Layout("classic", detect, extract)

@@ -7,9 +7,10 @@ import copy
 from lxml import etree
 from lxml.html import HtmlElement
 
-from crawler.extract.blocks import page_blocks
+from crawler.extract.blocks import BlockPage, page_blocks
+from crawler.extract.boilerplate import MODERN, block_key, is_drop, is_noise_token, is_stop
 from crawler.extract.fields import Dateline, find_dateline, looks_like_names, strip_by
-from crawler.extract.layouts import MODERN, block_key, is_drop, is_noise_token, is_stop
+from crawler.extract.layouts import Layout
 from crawler.extract.page import Page, jsonld_text
 from crawler.extract.parts import NotArticle, Parts, related_links_after
 from crawler.protocol import PageKind
@@ -39,7 +40,7 @@ def _content(page: Page) -> HtmlElement | None:
     return _first(MODERN.content, page.root)
 
 
-def detect(page: Page) -> bool:
+def detect(page: Page, bp: BlockPage | None = None) -> bool:
     """Whether the page is built on the newer platform."""
     return _content(page) is not None
 
@@ -59,7 +60,7 @@ def _strip_noise(el: HtmlElement) -> HtmlElement:
     return el
 
 
-def extract(page: Page, url: str) -> Parts:
+def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
     """Parts of a newer-platform article; NotArticle for listings and empty posts."""
     body = page.root.find("body")
     body_classes = set((body.get("class") or "").lower().split()) if body is not None else set()
@@ -165,3 +166,6 @@ def _byline(page: Page) -> str | None:
 def _time_datetime(page: Page) -> str | None:
     found = page.root.xpath("//article//time[@datetime]/@datetime | //time[@datetime]/@datetime")
     return str(found[0]) if found else None
+
+
+LAYOUT = Layout("modern", detect, extract)
