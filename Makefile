@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck redis unit bench clean
+.PHONY: install demo test test-fast lint typecheck redis unit bench clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ redis:
 	@scripts/ensure-redis.sh || { [ -z "$$CI" ] && echo "redis-server unavailable: the distributed tests will be skipped" >&2; }
 
 test: lint typecheck redis unit
+
+# The unit tests alone (seconds): tests/unit, no crawl, no server, no subprocess.
+test-fast: install
+	$(BIN)/pytest -m unit -q
 
 bench: install
 	$(BIN)/python benchmarks/extraction.py

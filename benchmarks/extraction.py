@@ -25,11 +25,12 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.quality import leaked_phrases, score
+from tests.support.fixture_pages import Fixture, load_fixtures
+
 from crawler.extract import extract
 from crawler.extract.decode import decode_html
 from crawler.extraction.worker import analyse_page
-from tests.fixture_pages import Fixture, load_fixtures
+from tests.support.quality import leaked_phrases, score
 
 FIELDS = ("title", "byline", "agency", "dateline", "published_date", "category")
 FETCHED = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)

@@ -46,7 +46,7 @@ from crawler.dataset.schema import article_schema, check_row, to_row
 from crawler.extract import extract
 from crawler.items import Article
 from pipelines.parquet_writer import ParquetDatasetPipeline
-from tests.fixture_pages import load_fixtures
+from tests.support.fixture_pages import load_fixtures
 
 FETCHED = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
 SPREADS = ("one month", "fixture dates", "13 years")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from replica.server import ReplicaHandle
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Politeness off: the replica is local and the tests want speed, not manners.
 FAST = {
     "AUTOTHROTTLE_ENABLED": "0",

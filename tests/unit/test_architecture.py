@@ -7,7 +7,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def imports(package: str) -> Iterator[tuple[Path, str]]:
@@ -59,3 +59,11 @@ def test_the_dataset_files_are_known_to_the_dataset_package_only() -> None:
         if not o.startswith(("crawler/dataset/", "crawler/demo.py"))
     ]
     assert writers == []
+
+
+def test_no_test_module_imports_another_and_unit_tests_start_nothing() -> None:
+    for path, name in imports("tests"):
+        if name.startswith("tests.") and not name.startswith("tests.support"):
+            raise AssertionError(f"{path.relative_to(REPO)} imports {name}")
+    starters = ("subprocess", "replica.server", "tests.support.crawl_run")
+    assert offenders("tests/unit", starters) == []

@@ -2,100 +2,38 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import fcntl
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from scrapy import Spider
-from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
-from scrapy.utils.test import get_crawler
 
 from crawler.crawl_id import crawl_id_of
 from crawler.dataset.files import PartFile
 from crawler.dataset.schema import article_schema
 from crawler.dataset.spill import RowSpill
-from crawler.items import Article, RelatedLink
 from pipelines.parquet_writer import ParquetDatasetPipeline
+from tests.support.writer import (
+    article,
+    duck,
+    finished,
+    make_crawler,
+    open_writer,
+    read_all,
+    run_writer,
+    temps,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 NOV = "year=2026/month=11"
-
-
-def article(i: int, **changes: Any) -> Article:
-    url = f"https://www.spacewar.com/reports/story_{i}.html"
-    a = Article(
-        url=url,
-        canonical_url=url,
-        site=("spacewar.com", "spacedaily.com", "terradaily.com")[i % 3],
-        title=f"Story {i} — Ünïcode 🚀",
-        text=f"Body of story {i}.",
-        authors=["Jörg Müller"],
-        published_date=dt.date(2026, 11, 20),
-        related_links=[RelatedLink(url="https://www.nasa.gov/", text="NASA")],
-        word_count=4,
-        content_hash=f"h{i}",
-        fetched_at=dt.datetime(2026, 11, 23, 18, 15, tzinfo=dt.UTC),
-    )
-    return dataclasses.replace(a, **changes)
-
-
-def make_crawler(output: Path | str, crawl_id: str | None = "run1", **settings: Any) -> Crawler:
-    if crawl_id is not None:
-        settings.setdefault("SMN_CRAWL_ID", crawl_id)
-    crawler = get_crawler(Spider, {"SMN_OUTPUT": str(output), **settings})
-    crawler.spider = Spider.from_crawler(crawler, name="smn")
-    return crawler
-
-
-def open_writer(output: Path, crawl_id: str | None = "run1", **settings: Any):
-    writer = ParquetDatasetPipeline.from_crawler(make_crawler(output, crawl_id, **settings))
-    writer.open_spider()
-    return writer
-
-
-def run_writer(output: Path, items: list[Any], crawl_id: str = "run1", **settings: Any):
-    writer = open_writer(output, crawl_id, **settings)
-    for item in items:
-        writer.process_item(item)
-    writer.close_spider()
-    return writer
-
-
-def finished(output: Path) -> list[Path]:
-    return sorted(output.rglob("part-*.parquet"))
-
-
-def temps(output: Path) -> list[Path]:
-    return sorted(output.rglob(".part-*.parquet.tmp"))
-
-
-def read_all(output: Path) -> tuple[int, int, int]:
-    """Row counts seen by pyarrow, pandas and DuckDB."""
-    n_arrow = ds.dataset(output, format="parquet", partitioning="hive").count_rows()
-    n_pandas = len(pd.read_parquet(output))
-    ((n_duck,),) = duck(
-        f"select count(*) from read_parquet('{output}/**/*.parquet', hive_partitioning=true)"
-    )
-    return n_arrow, n_pandas, n_duck
-
-
-def duck(sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect() as con:
-        return con.execute(sql).fetchall()
 
 
 def test_disabled_by_empty_output() -> None:
@@ -366,32 +304,6 @@ def test_stale_temp_files_are_removed_but_never_finished_or_locked_ones(tmp_path
     assert writer.crawler.stats.get_value("parquet/stale_tmp_removed") == 1
 
 
-KILLED_RUN = """
-import os, signal, sys
-sys.path[:0] = [{root!r}, {tests!r}]
-from test_parquet_writer import article, open_writer
-from pathlib import Path
-writer = open_writer(Path({out!r}), crawl_id="killed", SMN_ROW_GROUP_SIZE=1000)
-for i in range(2500):
-    writer.process_item(article(i))
-os.kill(os.getpid(), signal.SIGKILL)
-"""
-
-
-def test_killed_run_leaves_only_hidden_temp_files(tmp_path: Path) -> None:
-    out = tmp_path / "ds"
-    run_writer(out, [article(i) for i in range(3)], crawl_id="earlier")
-    code = KILLED_RUN.format(root=str(ROOT), tests=str(ROOT / "tests"), out=str(out))
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True)
-    assert proc.returncode == -9, proc.stderr.decode()
-    assert [p.name for p in temps(out)] == [".part-killed-00000.parquet.tmp"]
-    assert read_all(out) == (3, 3, 3)
-    # the next run removes the stale temp file and keeps the finished one
-    run_writer(out, [article(10)], crawl_id="next")
-    assert temps(out) == []
-    assert read_all(out) == (4, 4, 4)
-
-
 def test_disk_error_mid_run_loses_only_that_partition(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -446,43 +358,3 @@ def test_a_spill_file_that_cannot_be_written_loses_only_that_partition(
     assert stats["parquet/rows_lost"] == 9
     assert read_all(out) == (3, 3, 3)  # January's were written
     assert temps(out) == []
-
-
-def test_the_writer_keeps_pandas_out_of_the_crawler_process(tmp_path: Path) -> None:
-    """pyarrow's first list conversion would import pandas (50 MB of the crawler's memory)
-    to ask whether the list is a pandas object; the writer answers the probe, and pandas
-    stays importable and usable for the process's other users."""
-    out = tmp_path / "out"
-    # A fresh process: this test module (and pytest's process) has pandas imported already.
-    code = f"""
-import datetime as dt, sys
-from pathlib import Path
-from scrapy import Spider
-from scrapy.utils.test import get_crawler
-from crawler.items import Article
-from pipelines.parquet_writer import ParquetDatasetPipeline
-assert "pandas" not in sys.modules, "imported before the writer ran"
-crawler = get_crawler(Spider, {{"SMN_OUTPUT": {str(out)!r}, "SMN_CRAWL_ID": "run1"}})
-crawler.spider = Spider.from_crawler(crawler, name="smn")
-writer = ParquetDatasetPipeline.from_crawler(crawler)
-writer.open_spider()
-for i in range(2):
-    url = f"https://www.spacewar.com/reports/story_{{i}}.html"
-    writer.process_item(Article(
-        url=url, canonical_url=url, site="spacewar.com", title="T", text="Body.",
-        published_date=dt.date(2026, 11, 20), word_count=1, content_hash=f"h{{i}}",
-        fetched_at=dt.datetime(2026, 11, 23, tzinfo=dt.UTC),
-    ))
-writer.close_spider()
-print("pandas imported:", "pandas" in sys.modules)
-import pandas
-import pyarrow.parquet as pq
-frame = pq.read_table(sorted(Path({str(out)!r}).rglob("*.parquet"))[0]).to_pandas()
-print("rows:", len(frame))
-"""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.splitlines() == ["pandas imported: False", "rows: 2"]

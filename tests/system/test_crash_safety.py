@@ -48,12 +48,12 @@ from crawler.network.urls import url_key
 from crawler.outcome.judge import ExitCode
 from replica.app import Request as ReplicaRequest
 from replica.server import ReplicaHandle, serve_replica
-from tests.crawl_run import REPO, CrawlRun, crawl, crawl_command
+from tests.support.crawl_run import REPO, CrawlRun, crawl, crawl_command
 
 SEED = 20261123
 KILLS = 10  # kills that must land while the crawl runs
 MAX_ATTEMPTS = 13  # a run may end before its kill once the dataset is nearly complete
-SCALE = 400  # 440 articles: a whole crawl takes about 15 s
+REPLICA_SCALE = SCALE = 400  # 440 articles: a whole crawl takes about 15 s
 # The replicated sites only: the registry's other sites answer 404 to every entry point, a
 # few seconds of every short run spent on nothing.
 SITES = "sites=spacewar.com,spacedaily.com,terradaily.com,marsdaily.com,spacemart.com"
@@ -260,12 +260,6 @@ def check_state(state: Path, stored: set[str]) -> list[str]:
 
 
 # -- the series ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def replica() -> Iterator[ReplicaHandle]:
-    with serve_replica(scale=SCALE) as handle:
-        yield handle
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from crawler.extract.layouts import LEAK_PHRASES
+from crawler.extract.boilerplate import LEAK_PHRASES
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 

@@ -11,7 +11,7 @@ from scrapy.settings import Settings
 
 from crawler import defaults
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DOCS = [REPO / "README.md", REPO / "docs" / "distributed.md"]
 _NAME = re.compile(r"\"(SMN_[A-Z_]+)\"")
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,9 +10,9 @@ from hypothesis import strategies as st
 
 from crawler.extract import extract, extract_article
 from crawler.extract.decode import decode_html
-from tests.fixture_pages import load_fixtures
+from tests.support.fixture_pages import load_fixtures
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/fixtures/real not beside repo")
 ARTICLES = [f for f in load_fixtures() if f.is_article]
 URL = "https://www.spacewar.com/reports/Test_999.html"
@@ -131,36 +127,6 @@ def test_utf8_bytes_under_a_latin1_declaration_stay_utf8() -> None:
 def test_header_charset_wins_over_meta() -> None:
     body = '<meta charset="utf-8"><p>café'.encode("cp1252")
     assert decode_html(body, "text/html; charset=windows-1252").endswith("café")
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler.extract", *args], capture_output=True, timeout=120
-    )
-
-
-def test_cli_prints_one_json_record() -> None:
-    fixture = ARTICLES[0]
-    done = _cli(str(fixture.html), "--url", fixture.url)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.decode("utf-8").splitlines()
-    assert len(lines) == 1
-    record = json.loads(lines[0])
-    assert record["title"] == fixture.expected["title"]
-    assert record["url"] == fixture.url
-    dt.datetime.fromisoformat(record["fetched_at"])
-
-
-@needs_real
-def test_cli_exit_codes_for_non_articles_and_missing_files(tmp_path: Path) -> None:
-    feed = _cli(str(REAL / "spacedaily_feed_2013.xml"), "--url", "http://www.spacedaily.com/x.xml")
-    assert feed.returncode == 3
-    assert feed.stdout == b""
-    assert b"not an article" in feed.stderr
-    missing = _cli(str(tmp_path / "nope.html"), "--url", URL)
-    assert missing.returncode == 2
-    assert missing.stdout == b""
-    assert len(missing.stderr.decode().strip().splitlines()) == 1
 
 
 def test_utf8_page_with_a_few_windows_1252_bytes_keeps_both_readable() -> None:

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from benchmarks.quality import leaked_phrases, score
 from crawler.extract import extract
-from tests.fixture_pages import Fixture, load_fixtures
+from tests.support.fixture_pages import Fixture, load_fixtures
+from tests.support.quality import leaked_phrases, score
 
 FIXTURES = load_fixtures()
 ARTICLES = [f for f in FIXTURES if f.is_article]

@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +26,7 @@ from crawler.dataset.files import DatasetFile, PartFile, published_files
 from crawler.dataset.schema import article_schema, rows_to_table, to_row
 from crawler.downloadermiddlewares.incremental import IncrementalRedirectMiddleware
 from crawler.incremental.run import IncrementalConfig, IncrementalRun
-from crawler.incremental.store import DAY, PendingLink, SeenStore, SqliteSeenStore
+from crawler.incremental.store import DAY, SqliteSeenStore
 from crawler.incremental.sync import sync
 from crawler.items import Article
 from crawler.network.sites import select_sites
@@ -39,8 +39,8 @@ from replica.app import Request as ReplicaRequest
 from replica.app import Response as ReplicaResponse
 from replica.app import from_direct
 from replica.model import classic_url
-from replica.server import ReplicaHandle, serve_replica
-from tests.crawl_run import CrawlRun, crawl
+from replica.server import ReplicaHandle
+from tests.support.crawl_run import CrawlRun, crawl
 
 T0 = 1_800_000_000.0
 
@@ -194,38 +194,6 @@ def test_corrupt_state_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
     assert store.replaced_corrupt.read_bytes().startswith(b"this is not")
     assert store.ingested_files() == set()
     store.close()
-
-
-def exercise_pending(open_store: Callable[[], SeenStore]) -> None:
-    """The pending-links API of a store; ``open_store`` opens the same state again. Shared
-    with the Redis store's test (tests/test_distributed.py)."""
-    store = open_store()
-    try:
-        assert store.pending() == []
-        assert store.add_pending({"k1": "https://a/1", "k2": "https://a/2"}, T0) == 2
-        # Already pending: keeps its URL, age and attempts.
-        assert store.add_pending({"k2": "https://a/2?again", "k3": "https://a/3"}, T0 + 60) == 1
-        store.count_attempts(["k1", "k3", "k3", "not-pending"])
-        store.count_attempts(["k3"])
-        store.remove_pending(["k2", "never-pending"])
-    finally:
-        store.close()
-    again = open_store()
-    try:
-        assert sorted(again.pending()) == [
-            PendingLink("k1", "https://a/1", T0, 1),
-            PendingLink("k3", "https://a/3", T0 + 60, 2),
-        ]
-        # A pending link is no knowledge: the lookup ignores it.
-        assert again.lookup(["k1", "k3"], T0) == {}
-        again.remove_pending(["k1", "k3"])
-        assert again.pending() == []
-    finally:
-        again.close()
-
-
-def test_sqlite_store_keeps_pending_links_until_removed(tmp_path: Path) -> None:
-    exercise_pending(lambda: SqliteSeenStore(tmp_path / "state.sqlite", recheck_days=7))
 
 
 def test_published_files_skip_hidden_names(tmp_path: Path) -> None:
@@ -544,12 +512,6 @@ class Crawl:
     """The URLs the replica was asked for, in the network's terms."""
     ok: list[str]
     """Those it answered 200."""
-
-
-@pytest.fixture(scope="module")
-def replica() -> Iterator[ReplicaHandle]:
-    with serve_replica() as handle:
-        yield handle
 
 
 @pytest.fixture(scope="module")

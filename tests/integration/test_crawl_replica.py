@@ -10,16 +10,10 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
-from benchmarks.quality import leaked_phrases, score
 from crawler.network.urls import url_key
-from replica.server import ReplicaHandle, serve_replica
-from tests.crawl_run import CrawlRun, crawl
-
-
-@pytest.fixture(scope="module")
-def replica() -> ReplicaHandle:
-    with serve_replica() as handle:
-        yield handle  # type: ignore[misc]
+from replica.server import ReplicaHandle
+from tests.support.crawl_run import CrawlRun, crawl
+from tests.support.quality import leaked_phrases, score
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +118,7 @@ def test_notebook_runs_against_the_crawled_dataset(first_run: CrawlRun, tmp_path
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     notebook = nbformat.read(
-        Path(__file__).parents[1] / "notebooks" / "explore.ipynb", as_version=4
+        Path(__file__).parents[2] / "notebooks" / "explore.ipynb", as_version=4
     )
     import os
 
@@ -152,7 +146,7 @@ def test_overriding_start_urls_reaches_the_replica_directly(
     import subprocess
     import sys
 
-    from tests.crawl_run import FAST, REPO
+    from tests.support.crawl_run import FAST, REPO
 
     dataset = tmp_path / "articles"
     command = [sys.executable, "-m", "scrapy", "crawl", "smn", "-a", f"start_urls={replica.url}/"]

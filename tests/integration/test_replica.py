@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # The editable install of the project predates replica/__init__.py and registered "replica"
 # as a namespace package; the repository root on sys.path makes the real package win.
 if str(ROOT) not in sys.path:
@@ -92,12 +92,6 @@ class ProxyClient:
         for conn in [self._plain, *self._tunnels.values()]:
             if conn is not None:
                 conn.close()
-
-
-@pytest.fixture(scope="module")
-def replica() -> Iterator[ReplicaHandle]:
-    with serve_replica() as handle:
-        yield handle
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from crawler.dataset.schema import article_schema, to_row
 from crawler.items import Article, RelatedLink
 from pipelines.feed_exporter import ParquetItemExporter
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FEED_EXPORTERS = {"parquet": "pipelines.feed_exporter.ParquetItemExporter"}
 
 

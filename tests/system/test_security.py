@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,9 @@ from scrapy.settings import Settings
 from crawler.network.urls import url_key
 from replica import faults
 from replica.app import Handler
-from replica.server import ReplicaHandle, serve_replica
-from tests.crawl_run import CrawlRun, RunningCrawl
-from tests.test_faults import MB, PEAK_MEMORY_LIMIT, page_body, split, watch_memory
+from replica.server import ReplicaHandle
+from tests.support.crawl_run import CrawlRun, RunningCrawl
+from tests.support.replica_tools import MB, PEAK_MEMORY_LIMIT, page_body, split, watch_memory
 
 SPACEWAR = "https://www.spacewar.com"
 CRAWL_ID = "20260101T000000Z-5ec0de"
@@ -76,12 +75,6 @@ class HostileCrawl:
     root: Path
     report: dict[str, Any]
     peaks: dict[int, int]
-
-
-@pytest.fixture(scope="module")
-def replica() -> Iterator[ReplicaHandle]:
-    with serve_replica() as handle:
-        yield handle
 
 
 @pytest.fixture(scope="module")

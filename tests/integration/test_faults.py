@@ -15,9 +15,7 @@ import datetime as dt
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow.dataset as ds
@@ -28,11 +26,10 @@ from crawler.network.urls import url_key
 from crawler.outcome.judge import ExitCode
 from replica import faults
 from replica.app import Handler, Request, Response
-from replica.server import ReplicaHandle, serve_replica
-from tests.crawl_run import CrawlRun, RunningCrawl
+from replica.server import ReplicaHandle
+from tests.support.crawl_run import CrawlRun, RunningCrawl
+from tests.support.replica_tools import MB, PEAK_MEMORY_LIMIT, page_body, split, watch_memory
 
-MB = 1024 * 1024
-PEAK_MEMORY_LIMIT = 500 * MB
 TIMEOUT = 3  # DOWNLOAD_TIMEOUT of the faulty crawl; the stalls outlast it
 SETTINGS = {
     "DOWNLOAD_TIMEOUT": str(TIMEOUT),
@@ -100,17 +97,6 @@ XML_BOMB_FEED = f"{TERRADAILY}/terradaily.xml"
 FEED_SHAPED_BOMB_FEED = "https://www.spacemart.com/spacemart.xml"
 
 
-def split(url: str) -> tuple[str, str]:
-    host, _, path = url.split("://", 1)[1].partition("/")
-    return host, "/" + path
-
-
-def page_body(replica: ReplicaHandle, url: str) -> bytes:
-    page = replica.app.catalog.get(*split(url))
-    assert page is not None, url
-    return page.body
-
-
 def broken_markup(page: bytes) -> bytes:
     """Garbage bytes, unclosed tags and a stray ``</body></html>`` around a real article,
     the stray end tag after the article's body (where a page survives it today)."""
@@ -160,53 +146,6 @@ def inject(replica: ReplicaHandle) -> None:
 # -- running the crawl, watching its memory --------------------------------------------
 
 
-def descendants(pid: int) -> set[int]:
-    """``pid`` and every process below it (the forkserver and the extraction workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # the command name (field 2) may hold spaces: split after its closing paren
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        current = todo.pop()
-        found.add(current)
-        todo += children.get(current, [])
-    return found
-
-
-def peak_rss(pid: int) -> int | None:
-    """VmHWM (peak resident set) of a live process, in bytes."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return None
-
-
-def watch_memory(running: RunningCrawl, timeout: float = 240) -> dict[int, int]:
-    """Poll the peak RSS of the crawl and its workers until it exits: pid -> VmHWM (the
-    last value read, which only grows, so the one read just before the process ended)."""
-    peaks: dict[int, int] = {}
-    deadline = time.monotonic() + timeout
-    while running.process.poll() is None:
-        assert time.monotonic() < deadline, "the faulty crawl did not finish"
-        for pid in descendants(running.pid):
-            value = peak_rss(pid)
-            if value is not None:
-                peaks[pid] = max(value, peaks.get(pid, 0))
-        time.sleep(0.05)
-    return peaks
-
-
 @dataclass
 class FaultyCrawl:
     run: CrawlRun
@@ -218,10 +157,10 @@ class FaultyCrawl:
 
 
 @pytest.fixture(scope="module")
-def replica() -> Iterator[ReplicaHandle]:
-    with serve_replica() as handle:
-        inject(handle)
-        yield handle
+def replica(replica: ReplicaHandle) -> ReplicaHandle:
+    """The module's replica, with every fault injected."""
+    inject(replica)
+    return replica
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -34,11 +32,10 @@ from crawler.distributed.reports import combine, format_combined, run_of
 from crawler.distributed.store import RedisSeenStore
 from crawler.incremental.store import ARTICLE
 from crawler.network.urls import url_key
-from replica.server import ReplicaHandle, serve_replica
-from tests.crawl_run import REPO, crawl_command
-from tests.test_incremental import exercise_pending
+from replica.server import ReplicaHandle
+from tests.support.crawl_run import REPO, crawl_command
 
-SCALE = 300
+REPLICA_SCALE = SCALE = 300
 RUN = "20261123T120000Z-test00"
 # Short timings, so a dead worker is noticed in seconds and the crawl ends soon after.
 WORKER = {
@@ -48,70 +45,6 @@ WORKER = {
     "SMN_REDIS_CHECKPOINT_SECONDS": "2",
     "SMN_CRAWL_ID": RUN,
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a private redis-server (database 0)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        reason = "redis-server is not installed (run scripts/ensure-redis.sh)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{reason}: CI must run the distributed tests")
-        pytest.skip(reason)
-    port = _free_port()
-    directory = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [
-            *(binary, "--port", str(port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no"),
-            *("--dir", str(directory), "--logfile", str(directory / "redis.log")),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield url
-    finally:
-        client.close()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture
-def redis_url(redis_server: str) -> Iterator[str]:
-    """A flushed database for each test."""
-    client = redis.Redis.from_url(redis_server)
-    client.flushall()
-    client.close()
-    yield redis_server
-
-
-@pytest.fixture(scope="module")
-def replica() -> Iterator[ReplicaHandle]:
-    with serve_replica(scale=SCALE) as handle:
-        yield handle
 
 
 class Worker:
@@ -344,12 +277,6 @@ def test_redis_state_keeps_the_seen_store_guarantees(redis_url: str, tmp_path: P
     other.forget_files([DatasetFile(b.path, 21, 3).path])
     assert store.lookup(["k3"], 0) == {"k3": ARTICLE}
     client.close()
-
-
-def test_redis_state_keeps_pending_links_until_removed(redis_url: str) -> None:
-    exercise_pending(
-        lambda: RedisSeenStore.from_url(redis_url, "t:state", recheck_days=7, scope="here")
-    )
 
 
 def test_redis_state_does_not_forget_a_file_still_published(redis_url: str, tmp_path: Path) -> None:

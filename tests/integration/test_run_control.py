@@ -19,8 +19,8 @@ from crawler.dataset.lock import lock_path
 from crawler.network.urls import url_key
 from crawler.outcome.judge import ExitCode
 from replica.app import Request, Response
-from replica.server import ReplicaHandle, serve_replica
-from tests.crawl_run import CrawlRun, RunningCrawl, crawl
+from replica.server import ReplicaHandle
+from tests.support.crawl_run import CrawlRun, RunningCrawl, crawl
 
 # Entry points of three sites: held up, they keep a crawl running until the test lets go.
 HELD_ENTRY_POINTS = [
@@ -28,12 +28,6 @@ HELD_ENTRY_POINTS = [
     ("www.terradaily.com", "/terradaily.xml"),
     ("www.spacemart.com", "/spacemart.xml"),
 ]
-
-
-@pytest.fixture(scope="module")
-def replica() -> Iterator[ReplicaHandle]:
-    with serve_replica() as handle:
-        yield handle
 
 
 @pytest.fixture
