@@ -72,7 +72,7 @@ class ScratchDupeFilter(BaseDupeFilter):
         return not self._seen.add(fingerprint)
 
     def seen(self, request: Request) -> bool:
-        """The verdict :meth:`request_seen` would give, without taking the request."""
+        """The answer :meth:`request_seen` would give, without taking the request."""
         fingerprint = self.fingerprinter.fingerprint(request)
         if fingerprint in self._recent:
             return True

@@ -33,16 +33,11 @@ from twisted.python.failure import Failure
 
 from crawler.crawl_id import crawl_id_of, new_crawl_id
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
+from crawler.dataset.paths import dataset_dir, reports_dir
 from crawler.defaults import get_bool
-from crawler.extensions.run_report import (
-    RunReport,
-    build_report,
-    dataset_dir,
-    reports_dir,
-    summary_lines,
-    write_report,
-)
+from crawler.extensions.run_report import RunReport
 from crawler.outcome.judge import ExitCode, Outcome, OutcomeRules, judge
+from crawler.outcome.report import build_report, summary_lines, write_report
 
 if TYPE_CHECKING:
     import argparse
@@ -154,7 +149,7 @@ class Command(ScrapyCrawlCommand):
 
     def _finish(self, crawler: Crawler, lines: list[str], outcome: Outcome) -> None:
         if crawler.settings.get("LOG_FILE"):
-            # stderr goes to cron; the log file should end with the verdict too
+            # stderr goes to cron; the log file should end with the outcome too
             for line in lines:
                 logger.log(logging.INFO if outcome.ok else logging.WARNING, "%s", line)
         sys.stderr.write("\n".join(lines) + "\n")

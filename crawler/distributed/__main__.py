@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 
@@ -16,16 +16,13 @@ from crawler.dataset.paths import REPORTS_NAME
 from crawler.defaults import default
 from crawler.distributed.config import URL_SETTING, CrawlKeys
 from crawler.distributed.coordination import as_text
-from crawler.distributed.reports import _runs, combine, format_combined, load_reports
+from crawler.distributed.reports import combine, format_combined, load_reports, runs_of
 from crawler.distributed.store import state_counts
-
-if TYPE_CHECKING:
-    pass
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     reports = load_reports(Path(args.reports))
-    runs = _runs(reports)
+    runs = runs_of(reports)
     if not runs:
         print(f"no run report in {args.reports}", file=sys.stderr)
         return 1

@@ -152,6 +152,3 @@ class CrawlKeys:
             self.entry_fetched,
             self.workers,
         ]
-
-
-# --------------------------------------------------------------------------- Lua scripts

@@ -188,7 +188,7 @@ class DistributedCrawl:
         registered."""
         if self.expired:
             return None, None
-        verdict, first = self._claim_script(
+        claimed, first = self._claim_script(
             keys=[
                 self.keys.claims,
                 self.keys.pending_claims(self.worker),
@@ -197,10 +197,10 @@ class DistributedCrawl:
             ],
             args=[key, self.worker, digest or "", url],
         )
-        if int(verdict) < 0:
+        if int(claimed) < 0:
             self.on_expired()
             return None, None
-        return bool(int(verdict)), (as_text(first) or None) if first else None
+        return bool(int(claimed)), (as_text(first) or None) if first else None
 
     def unclaim(self, key: str) -> None:
         """The row of a claim was not written after all."""
@@ -521,6 +521,3 @@ _CRAWLS: weakref.WeakKeyDictionary[Crawler, DistributedCrawl] = weakref.WeakKeyD
 def safe_url(url: str) -> str:
     """The URL without its password, for the log."""
     return re.sub(r"//[^@/]*@", "//***@", url)
-
-
-# --------------------------------------------------------------------------- scrapy-redis

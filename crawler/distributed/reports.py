@@ -6,12 +6,9 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from crawler.distributed.config import WORKER_SUFFIX
-
-if TYPE_CHECKING:
-    pass
 
 
 def _worker_number(crawl_id: str) -> int | None:
@@ -106,7 +103,7 @@ def combine(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _runs(reports: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+def runs_of(reports: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
     runs: dict[str, list[Mapping[str, Any]]] = {}
     for report in reports:
         runs.setdefault(run_of(str(report["crawl_id"])), []).append(report)

@@ -236,6 +236,3 @@ class RedisScheduler(Scheduler):
 
     def has_pending_requests(self) -> bool:
         return not self.crawl.expired and len(self) > 0
-
-
-# --------------------------------------------------------------------------- components

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
-
 # Join the crawl: its run id (set by the first worker), a worker number, the heartbeat key.
 # KEYS: run, seq, workers. ARGV: proposed run id, alive-key prefix, ttl ms, info, worker
 # id to reuse ("" for a new one).

@@ -55,8 +55,6 @@ from crawler.util.batches import chunks
 
 logger = logging.getLogger(__name__)
 
-# Keys per round trip: a lookup of one page's links is one or two round trips.
-
 # Store the keys of one file (replacing what the same path held) and mark it ingested.
 # KEYS: articles, files:<scope>, file:<scope>|<path>; ARGV: path, "size mtime", keys...
 _ADD_ARTICLES = """

@@ -63,4 +63,4 @@ class IncrementalRedirectMiddleware:
         # The crawl itself refused the request (robots.txt, off-site, known redirect
         # target, from a process_request): asking again next run would get the same.
         if isinstance(exception, IgnoreRequest):
-            self.run.judged([request.url])
+            self.run.answered([request.url])

@@ -1,17 +1,11 @@
 """RunReport: every run leaves a JSON report beside the dataset, and a short summary.
 
 ``output/reports/<crawl_id>.json`` (written under a hidden temp name, then renamed, so a
-reader never sees half a report) holds: the crawl id, start and end time, elapsed seconds,
-requests, responses by status, articles (extracted, written, known articles skipped,
-duplicates, syndicated copies, drops by reason, lost), errors by kind, faults (retries,
-timeouts, size-cap cancels, robots.txt refusals, offsite requests, every download fault by
-kind from :mod:`crawler.downloadermiddlewares.faults`, 5xx answers, broken feeds), the files
-written, the finish reason, the exit code and its reason (:mod:`crawler.outcome.judge`) and
-the layout watch (:mod:`crawler.outcome.layout_watch`).
+reader never sees half a report); what it holds is built by :mod:`crawler.outcome.report`.
 
 The extension writes the report when the spider closes; the crawl command writes it again
 once the crawl is over (feed exports finish in parallel with the spider_closed signal) and
-prints :func:`summary_lines`, whose last line is the outcome.
+prints :func:`~crawler.outcome.report.summary_lines`, whose last line is the outcome.
 
 Settings:
 
@@ -22,31 +16,20 @@ Settings:
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
-import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.crawl_id import crawl_id_of, filename_safe
+from crawler.crawl_id import crawl_id_of
 from crawler.dataset.paths import dataset_dir, reports_dir
-from crawler.downloadermiddlewares.faults import PREFIX as FAULTS
 from crawler.outcome.judge import (
-    Outcome,
     OutcomeRules,
-    articles_written,
-    entry_points_fetched,
-    error_count,
     judge,
-    records_lost,
 )
-from crawler.outcome.layout_watch import watch_layout
-from crawler.outcome.stats import Stats, count, counts_under
+from crawler.outcome.report import build_report, write_report
 from crawler.protocol import dataset_file_published
 
 if TYPE_CHECKING:
@@ -55,136 +38,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-
-def build_report(
-    stats: Stats,
-    *,
-    crawl_id: str,
-    outcome: Outcome,
-    rules: OutcomeRules,
-    dataset: Path | None = None,
-    files: Sequence[Path] = (),
-) -> dict[str, Any]:
-    """The report of a run with these stats (a JSON-ready dict)."""
-    exceptions = counts_under(stats, "downloader/exception_type_count")
-    failures = {k: n for k, n in exceptions.items() if not k.endswith(".IgnoreRequest")}
-    root = dataset.resolve() if dataset is not None else None
-    return {
-        "crawl_id": crawl_id,
-        "started_at": _iso(stats.get("start_time")),
-        "finished_at": _iso(stats.get("finish_time")),
-        "elapsed_seconds": _seconds(stats.get("elapsed_time_seconds")),
-        "finish_reason": stats.get("finish_reason"),
-        "exit_code": int(outcome.code),
-        "outcome": outcome.as_dict(),
-        "requests": {
-            "total": count(stats, "downloader/request_count"),
-            "entry_points_fetched": entry_points_fetched(stats),
-            "entry_points_failed": counts_under(stats, "smn/entry/failed"),
-            "robots_txt": count(stats, "robotstxt/request_count"),
-        },
-        "responses": {
-            "total": count(stats, "downloader/response_count"),
-            "by_status": counts_under(stats, "downloader/response_status_count"),
-        },
-        "articles": {
-            "extracted": count(stats, "smn/articles/extracted"),
-            "written": articles_written(stats, rules.writer_enabled),
-            "known_skipped": count(stats, "smn/incremental/skipped"),
-            "known_skipped_by_kind": counts_under(stats, "smn/incremental/skipped"),
-            "duplicates": count(stats, "articles/dropped/duplicate_url"),
-            "syndicated": count(stats, "articles/syndicated"),
-            "dropped": counts_under(stats, "articles/dropped"),
-            "lost": records_lost(stats, rules.writer_enabled),
-        },
-        "errors": {
-            "count": error_count(stats, rules.give_up_is_error),
-            "max": rules.max_errors,
-            "logged": count(stats, "log_count/ERROR") + count(stats, "log_count/CRITICAL"),
-            "download_exceptions": failures,
-            "spider_exceptions": _without_count(counts_under(stats, "spider_exceptions")),
-            "pipeline_exceptions": _without_count(counts_under(stats, "smn/errors/pipeline")),
-            "http_statuses": counts_under(stats, "httperror/response_ignored_status_count"),
-            "retries_given_up": count(stats, "retry/max_reached"),
-        },
-        "faults": {
-            "retries": count(stats, "retry/count"),
-            "retry_reasons": counts_under(stats, "retry/reason_count"),
-            "timeouts": sum(n for k, n in exceptions.items() if "Timeout" in k),
-            # a gzip bomb is dropped during decompression, not cancelled while downloading
-            "size_cap_cancels": sum(n for k, n in exceptions.items() if "Cancelled" in k)
-            + count(stats, f"{FAULTS}/decompression_cap"),
-            "robots_forbidden": count(stats, "robotstxt/forbidden"),
-            "offsite_filtered": count(stats, "offsite/filtered"),
-            "offsite_links_skipped": count(stats, "smn/links/offsite"),
-            # crawler/downloadermiddlewares/faults.py: every download fault by kind (docs/faults.md)
-            "by_kind": counts_under(stats, FAULTS),
-            "http_5xx": {
-                status: n
-                for status, n in counts_under(stats, "downloader/response_status_count").items()
-                if status.startswith("5")
-            },
-            "broken_feeds": count(stats, "smn/feeds/broken"),
-        },
-        "dataset": str(root) if root is not None else None,
-        "files_written": [_relative(Path(f), root) for f in files],
-        "layout_watch": watch_layout(stats, rules.layout).as_dict(),
-    }
-
-
-def write_report(directory: Path, report: Mapping[str, Any], *, replace: bool = True) -> Path:
-    """Write ``<directory>/<crawl_id>.json`` atomically; OSError when it cannot.
-
-    With ``replace=False`` an existing report of that name is kept (FileExistsError).
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    name = f"{filename_safe(str(report['crawl_id']))}.json"
-    path = directory / name
-    if not replace and path.exists():
-        raise FileExistsError(f"{path} exists")
-    tmp = directory / f".{name}.{os.getpid()}.tmp"
-    try:
-        with tmp.open("w", encoding="utf-8") as out:
-            json.dump(report, out, indent=2, default=str)
-            out.write("\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def summary_lines(report: Mapping[str, Any], path: Path | None = None) -> list[str]:
-    """A few lines on the run for a human (cron mail); the last is the outcome line."""
-    articles = report["articles"]
-    errors = report["errors"]
-    faults = report["faults"]
-    requests = report["requests"]
-    responses = report["responses"]
-    statuses = ", ".join(f"{s} x{n}" for s, n in responses["by_status"].items())
-    watch = report["layout_watch"]
-    judged = sum(1 for s in watch["sites"].values() if s["judged"])
-    elapsed = report.get("elapsed_seconds")
-    lines = [
-        f"Run {report['crawl_id']}: {report.get('finish_reason') or 'not run'}"
-        + (f" after {elapsed:.1f} s" if isinstance(elapsed, float | int) else ""),
-        f"  requests {requests['total']}, responses {responses['total']}"
-        + (f" ({statuses})" if statuses else "")
-        + f", entry points fetched {requests['entry_points_fetched']}",
-        f"  articles: {articles['extracted']} extracted, {articles['written']} written "
-        f"({len(report['files_written'])} files), {articles['lost']} lost; syndicated copies "
-        f"{articles['syndicated']}, duplicates {articles['duplicates']}, known pages skipped "
-        f"{articles['known_skipped']}",
-        f"  errors: {errors['count']} (max {errors['max']}); faults: {faults['retries']} "
-        f"retries, {faults['timeouts']} timeouts, {faults['size_cap_cancels']} size-cap "
-        f"cancels, {faults['robots_forbidden']} robots.txt refusals" + _other_faults(faults),
-        f"  layout watch: {len(watch['sites'])} sites, {judged} judged, "
-        + (f"fired on {', '.join(watch['fired'])}" if watch["fired"] else "no change seen"),
-    ]
-    if path is not None:
-        lines.append(f"  report: {path}")
-    lines.append(report["outcome"]["line"])
-    return lines
 
 
 class RunReport:
@@ -253,33 +106,3 @@ class RunReport:
                 logger.log(level, "Run report %s: %s", self.path, outcome.line())
         self.report = report
         return report
-
-
-def _other_faults(faults: Mapping[str, Any]) -> str:
-    """The fault kinds the summary line does not already show, when there are any."""
-    shown = {"timeout", "size_cap", "decompression_cap"}
-    rest = {k: n for k, n in faults.get("by_kind", {}).items() if k not in shown}
-    return "".join(f", {n} {kind.replace('_', ' ')}" for kind, n in sorted(rest.items()))
-
-
-def _without_count(counts: dict[str, int]) -> dict[str, int]:
-    return {k: n for k, n in counts.items() if k != "count"}
-
-
-def _iso(value: Any) -> str | None:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat(timespec="seconds")
-    return None if value is None else str(value)
-
-
-def _seconds(value: Any) -> float | None:
-    return round(float(value), 3) if isinstance(value, int | float) else None
-
-
-def _relative(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(root))
-        except ValueError:
-            pass
-    return str(path)

@@ -7,14 +7,14 @@ request is dropped when its :func:`~crawler.network.urls.url_key` is known to th
 * a stored article: its ``url`` or ``canonical_url`` is in a *published* dataset file
   (the state ingests those at spider open and again at spider close, after the dataset
   writer has published this run's files: see :mod:`crawler.incremental.sync`);
-* a page seen within ``SMN_STATE_RECHECK_DAYS`` that is not worth fetching again: verdict
+* a page seen within ``SMN_STATE_RECHECK_DAYS`` that is not worth fetching again: page kind
   ``other`` (about and privacy pages, error pages) or a dead link (404/410);
 * a URL that led there before: a redirect, or a page whose canonical URL is a stored one.
 
 Listings and feeds are never remembered, so they are fetched every run and new articles
 are found through them. Items pass untouched; the dedup pipeline stays as a second line.
 
-**What a run that does not finish leaves.** A page judged ``other`` or dead is known to hide
+**What a run that does not finish leaves.** A page answered ``other`` or dead is known to hide
 nothing only once every link it led to was followed and every article found through it
 published: the observations are kept in memory and stored when the spider closes with
 reason ``finished``; a run stopped early (``shutdown``, a ``CLOSESPIDER_*`` limit, an
@@ -28,11 +28,11 @@ not know (*pending*, written per response as they pass
 :meth:`IncrementalSpiderMiddleware.process_spider_output`, before they are scheduled) and
 every run starts with them after its entry points (:meth:`IncrementalSpiderMiddleware.
 process_start`; through the same known-key filtering as any link). A link leaves when its
-page was *judged* in a run: a response reached the spider (whatever the verdict), a
+page was *answered* in a run: a response reached the spider (whatever its page kind), a
 404/410, a redirect (the frontier moves to its target), or the crawl itself refused it
 (``IgnoreRequest``: robots.txt, off-site, a known redirect target). That removal happens
-when the spider closes, whatever the close reason (the links of a judged page are pending
-themselves by then), with one exception: a page judged ``article`` leaves only if the
+when the spider closes, whatever the close reason (the links of an answered page are pending
+themselves by then), with one exception: a page answered as an ``article`` leaves only if the
 state knows the article after the close's ingest of the run's published files (a row
 dropped, or lost to an output error, keeps it pending). A killed run removes nothing;
 what it published is known when the next run opens, which drops the pending links the
@@ -47,7 +47,7 @@ Two components share one state per crawl:
 
 * :class:`IncrementalSpiderMiddleware` (spider middleware) drops known links as the
   spider yields them and records what the responses turned out to be (the spider's
-  ``smn_verdict`` meta; 404/410 responses, which ``HttpErrorMiddleware`` turns into
+  ``PAGE_KIND_META``; 404/410 responses, which ``HttpErrorMiddleware`` turns into
   exceptions before the spider, through ``process_spider_exception``).
 * :class:`IncrementalRedirectMiddleware` (downloader middleware) remembers redirects and
   drops the follow-up request of a redirect when its target is known:
@@ -261,9 +261,9 @@ class IncrementalRun:
         self._scratch = ScratchDb()
         self._skipped = self._scratch.key_set()
         # The frontier as this run touched it: keys it made or resumed pending, keys whose
-        # page it judged, and keys of pages judged articles (settled once stored).
+        # page it answered, and keys of pages answered as articles (settled once stored).
         self._tried = self._scratch.key_set()
-        self._judged = self._scratch.key_set()
+        self._answered = self._scratch.key_set()
         self._extracted = self._scratch.key_set()
 
     def _forget_run(self) -> None:
@@ -292,11 +292,11 @@ class IncrementalRun:
             self.stats.inc_value(f"smn/incremental/recorded/{kind}", count)
 
     def _settle_pending(self) -> None:
-        """Remove the links whose pages this run judged from the frontier (whatever the
+        """Remove the links whose pages this run answered from the frontier (whatever the
         close reason: their own links are pending by now); count an attempt for those it
         made or resumed and did not judge."""
         settled = self._scratch.key_set()
-        settled.update_from(self._judged)
+        settled.update_from(self._answered)
         now = time.time()
         # Settled only once the dataset holds the article (ingested just now). A few
         # thousand keys at a time: a run's keys are never all in memory at once.
@@ -368,7 +368,7 @@ class IncrementalRun:
             key = _key(url)
             if key is not None:
                 links[key] = url
-        for touched in (self._tried, self._judged, self._extracted):
+        for touched in (self._tried, self._answered, self._extracted):
             for key in touched.members(links) if links else ():
                 del links[key]
         if not links:
@@ -378,9 +378,9 @@ class IncrementalRun:
         if added:
             self.stats.inc_value("smn/incremental/pending_added", added)
 
-    def judged(self, urls: Iterable[str], *, article: bool = False) -> None:
+    def answered(self, urls: Iterable[str], *, article: bool = False) -> None:
         """These URLs' page got a judgement (``article``: it held one, to be stored)."""
-        (self._extracted if article else self._judged).update(_keys(urls))
+        (self._extracted if article else self._answered).update(_keys(urls))
 
     def redirected(self, sources: Iterable[str], target_url: str) -> None:
         """A redirect answered for ``sources``: the frontier moves to its target (whose
@@ -390,7 +390,7 @@ class IncrementalRun:
             return
         self._add_pending([target_url])
         # A redirect to itself settles nothing.
-        self._judged.update(_keys(sources) - {target})
+        self._answered.update(_keys(sources) - {target})
 
     def resume_pending(self, in_scope: Callable[[str], bool] | None = None) -> list[str]:
         """The pending links' URLs to start with, oldest first, after dropping those the

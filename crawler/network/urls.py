@@ -6,7 +6,7 @@ import posixpath
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from crawler.network.sites import is_network_host, site_for_host
+from crawler.network.sites import site_for_host
 
 _TRACKING = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|igshid|yclid|ref|ref_src"
@@ -75,11 +75,6 @@ _FEED_PATH = re.compile(r"(?:\.xml|\.rss|/feed/?|/rss/?|/atom/?)$", re.IGNORECAS
 def looks_like_feed(url: str) -> bool:
     """Whether a URL has the shape of an RSS or Atom feed."""
     return bool(_FEED_PATH.search(urlsplit(url).path))
-
-
-def on_network(url: str) -> bool:
-    """Whether a URL is on one of the network's hosts."""
-    return is_network_host(urlsplit(url).hostname)
 
 
 def site_domain(url: str) -> str | None:

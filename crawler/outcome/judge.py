@@ -103,7 +103,7 @@ class Problem:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The verdict on a run: its exit code and why."""
+    """The outcome of a run: its exit code and why."""
 
     code: ExitCode
     reason: str
@@ -134,7 +134,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class OutcomeRules:
-    """The settings the verdict depends on."""
+    """The settings the outcome depends on."""
 
     max_errors: int = default("SMN_MAX_ERRORS")
     writer_enabled: bool = True
@@ -220,7 +220,7 @@ def exception_counts(stats: Stats) -> dict[str, int]:
     return out
 
 
-# -- the verdict ----------------------------------------------------------------------
+# -- the outcome ----------------------------------------------------------------------
 
 
 def judge(stats: Stats, settings: BaseSettings | Mapping[str, Any] | None = None) -> Outcome:

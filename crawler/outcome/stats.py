@@ -30,7 +30,3 @@ def counts_under(stats: Stats, prefix: str) -> dict[str, int]:
             if value:
                 out[key[len(head) :]] = value
     return out
-
-
-def total_under(stats: Stats, prefix: str) -> int:
-    return sum(counts_under(stats, prefix).values())

@@ -99,7 +99,7 @@ class IncrementalSpiderMiddleware:
             yield request
         for item in items:
             yield item
-        # After the callback is done: the verdict is set while the page is parsed.
+        # After the callback is done: the page kind is set while the page is parsed.
         self._observe(response, canonical)
 
     def _unknown(self, requests: Sequence[Request]) -> list[Request]:
@@ -113,7 +113,7 @@ class IncrementalSpiderMiddleware:
         if kind == PageKind.ERROR:
             return  # not judged (an empty or binary answer, a dying worker): stays pending
         # The page got an answer the spider read: its links have been yielded.
-        self.run.judged(response_urls(response), article=kind == PageKind.ARTICLE)
+        self.run.answered(response_urls(response), article=kind == PageKind.ARTICLE)
         if is_entry(response.meta):
             return  # always fetched: nothing to remember
         if kind == PageKind.OTHER:
@@ -128,6 +128,6 @@ class IncrementalSpiderMiddleware:
         # HttpErrorMiddleware (nearer the engine) has turned the response into HttpError;
         # returning None leaves the exception to it.
         if isinstance(exception, HttpError) and response.status in DEAD_STATUSES:
-            self.run.judged(response_urls(response))
+            self.run.answered(response_urls(response))
             if not is_entry(response.meta):
                 self.run.record_pages(response, DEAD)

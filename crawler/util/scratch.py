@@ -1,7 +1,7 @@
 """Sets and maps of a crawl's per-URL memory, kept in a private temporary SQLite file.
 
 A crawl remembers something about every URL it meets: the duplicate filter's request
-fingerprints, the links the incremental run tried, the pages it judged, dedup's stored URLs
+fingerprints, the links the incremental run tried, the pages it answered, dedup's stored URLs
 and first copies. In Python sets those cost 100 to 300 bytes a URL, so the crawler's memory
 grew with the crawl (about 1 KB a page in all). Here they live in one temporary SQLite
 database per owner (``sqlite3.connect("")``: a file in ``TMPDIR`` that SQLite deletes when

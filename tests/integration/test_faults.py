@@ -329,8 +329,8 @@ def test_download_exceptions_are_counted_by_kind() -> None:
 
 
 def test_the_report_and_its_summary_show_the_faults() -> None:
-    from crawler.extensions.run_report import build_report, summary_lines
     from crawler.outcome.judge import OutcomeRules, judge
+    from crawler.outcome.report import build_report, summary_lines
 
     stats = {
         "finish_reason": "finished",

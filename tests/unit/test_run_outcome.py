@@ -12,9 +12,10 @@ import pytest
 from scrapy.settings import Settings
 
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
-from crawler.extensions.run_report import build_report, reports_dir, summary_lines, write_report
+from crawler.dataset.paths import reports_dir
 from crawler.outcome.judge import ExitCode, OutcomeRules, error_count, judge, records_lost
 from crawler.outcome.layout_watch import LayoutRules, watch_layout
+from crawler.outcome.report import build_report, summary_lines, write_report
 
 SITES = {"spacewar.com": 10, "spacedaily.com": 15, "spacemart.com": 4}
 FIELDS = ("title", "byline", "dateline", "published_date", "text")
