@@ -25,11 +25,10 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.fixture_pages import Fixture, load_fixtures
-
 from crawler.extract import extract
 from crawler.extract.decode import decode_html
 from crawler.extraction.worker import analyse_page
+from tests.support.fixture_pages import Fixture, load_fixtures
 from tests.support.quality import leaked_phrases, score
 
 FIELDS = ("title", "byline", "agency", "dateline", "published_date", "category")
