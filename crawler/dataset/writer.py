@@ -198,12 +198,15 @@ class DatasetWriter:
             len(self.files_written),
         )
 
+    def abort(self, partition: str) -> int:
+        """Throw away the partition's unpublished rows (its open file is deleted); how
+        many."""
+        part = self._partitions.pop(partition, None)
+        return self._abort(part) if part is not None else 0
+
     def abort_all(self) -> int:
         """Throw away every unpublished row (their files are deleted); how many."""
-        rows = 0
-        for key in list(self._partitions):
-            rows += self._abort(self._partitions.pop(key))
-        return rows
+        return sum(self.abort(key) for key in list(self._partitions))
 
     # -- rows ----------------------------------------------------------------------------
 

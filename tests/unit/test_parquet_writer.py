@@ -358,3 +358,16 @@ def test_a_spill_file_that_cannot_be_written_loses_only_that_partition(
     assert stats["parquet/rows_lost"] == 9
     assert read_all(out) == (3, 3, 3)  # January's were written
     assert temps(out) == []
+
+
+def test_an_aborted_partition_publishes_nothing_and_the_others_do(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    writer = open_writer(out, SMN_ROW_GROUP_SIZE=2)
+    for i in range(5):
+        writer.process_item(article(i))  # November, two row groups written, one row waiting
+    writer.process_item(article(9, published_date=dt.date(2026, 10, 1)))
+    assert writer.writer.abort(NOV) == 5  # the open file's rows and the waiting one
+    assert temps(out) == []  # its temp file is gone
+    writer.close_spider()
+    assert [p.parent.name for p in finished(out)] == ["month=10"]
+    assert writer.crawler.stats.get_value("parquet/rows_written") == 1
