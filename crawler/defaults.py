@@ -94,6 +94,15 @@ SETTINGS: tuple[Setting, ...] = (
         " is published",
         "output",
     ),
+    Setting(
+        "SMN_PUBLISH_INTERVAL_SECONDS",
+        "float",
+        300,
+        "publish every open file at least this often, so a run killed later keeps what it"
+        " wrote (each publication starts new files); `0`: only when files fill up and at the"
+        " close",
+        "output",
+    ),
     Setting("SMN_PARQUET_COMPRESSION", "str", "zstd", "Parquet compression codec", "output"),
     Setting(
         "SMN_CLEAN_STALE_TMP",

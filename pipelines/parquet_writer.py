@@ -24,15 +24,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
+from scrapy import signals
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
 
 from crawler.crawl_id import crawl_id_of
 from crawler.dataset.pandas_probe import answer_pandas_probe
 from crawler.dataset.paths import dataset_dir
 from crawler.dataset.schema import SchemaError, check_row, to_row
 from crawler.dataset.writer import DatasetWriter, OutputError
-from crawler.defaults import default, get_bool, get_int, get_str
+from crawler.defaults import default, get_bool, get_float, get_int, get_str
 from crawler.protocol import dataset_file_published
 
 if TYPE_CHECKING:
@@ -60,8 +62,11 @@ class ParquetDatasetPipeline:
         max_open_row_groups: int = default("SMN_MAX_OPEN_ROW_GROUPS"),
         compression: str = default("SMN_PARQUET_COMPRESSION"),
         clean_stale_tmp: bool = default("SMN_CLEAN_STALE_TMP"),
+        publish_interval: float = default("SMN_PUBLISH_INTERVAL_SECONDS"),
     ) -> None:
         self.crawler = crawler
+        self.publish_interval = publish_interval
+        self._timer: task.LoopingCall | None = None
         self.output = output
         self.clean_stale_tmp = clean_stale_tmp
         self.crawl_id = ""
@@ -83,6 +88,14 @@ class ParquetDatasetPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
+        pipeline = cls._from_settings(crawler)
+        # A crawl's clock: spider_opened comes only from a running engine (a pipeline
+        # driven directly has no reactor to time it).
+        crawler.signals.connect(pipeline._start_timer, signal=signals.spider_opened)
+        return pipeline
+
+    @classmethod
+    def _from_settings(cls, crawler: Crawler) -> Self:
         s = crawler.settings
         output = dataset_dir(s)
         if output is None:
@@ -97,7 +110,19 @@ class ParquetDatasetPipeline:
             max_open_row_groups=get_int(s, "SMN_MAX_OPEN_ROW_GROUPS"),
             compression=get_str(s, "SMN_PARQUET_COMPRESSION") or default("SMN_PARQUET_COMPRESSION"),
             clean_stale_tmp=get_bool(s, "SMN_CLEAN_STALE_TMP"),
+            publish_interval=get_float(s, "SMN_PUBLISH_INTERVAL_SECONDS"),
         )
+
+    def _start_timer(self) -> None:
+        if self.publish_interval > 0 and self._timer is None:
+            self._timer = task.LoopingCall(self._publish_now)
+            self._timer.start(self.publish_interval, now=False)
+
+    def _publish_now(self) -> None:
+        """Every open file published: a run killed from now on keeps what it wrote."""
+        if not self.writer.failed:
+            self.writer.publish_all()
+            self.stats.inc_value("parquet/interval_publishes")
 
     @property
     def stats(self) -> StatsCollector:
@@ -120,6 +145,8 @@ class ParquetDatasetPipeline:
             raise CloseSpider("output_error") from exc
 
     def close_spider(self) -> None:
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
         # Runs for every close reason: publishing what was written keeps every row
         # already accepted, and every published file is a complete Parquet file.
         self.writer.close()

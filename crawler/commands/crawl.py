@@ -24,6 +24,7 @@ import datetime as dt
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
@@ -41,7 +42,6 @@ from crawler.outcome.report import build_report, summary_lines, write_report
 
 if TYPE_CHECKING:
     import argparse
-    from pathlib import Path
 
     from scrapy.crawler import Crawler
 
@@ -60,6 +60,16 @@ class Command(ScrapyCrawlCommand):
         assert self.settings is not None
         if not self.settings.get("SMN_CRAWL_ID"):
             self.settings.set("SMN_CRAWL_ID", new_crawl_id(), priority="cmdline")
+        # Scrapy opens LOG_FILE before any command runs, with a traceback when its directory
+        # is missing: say so the way every run ends.
+        log_file = self.settings.get("LOG_FILE")
+        if log_file and not Path(log_file).parent.is_dir():
+            outcome = Outcome(
+                ExitCode.USAGE,
+                f"LOG_FILE {log_file}: its directory {Path(log_file).parent} does not exist",
+            )
+            sys.stderr.write(outcome.line() + "\n")
+            sys.exit(int(outcome.code))
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) < 1:

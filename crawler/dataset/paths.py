@@ -1,9 +1,17 @@
-"""Where the dataset, the incremental state and the run reports are, from the settings."""
+"""Where the dataset, the incremental state and the run reports are, from the settings.
+
+The defaults (``output/articles``, and the state and reports beside it) are relative to the
+project directory, where ``scrapy.cfg`` is, as Scrapy finds it from any subdirectory: a
+crawl started from ``logs/`` uses the same dataset. A path set by hand is the user's: a
+relative one is taken from the current directory, as any command-line path is.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from scrapy.utils.conf import closest_scrapy_cfg
 
 from crawler.defaults import default, get_str
 
@@ -14,10 +22,26 @@ STATE_NAME = "state.sqlite"
 REPORTS_NAME = "reports"
 
 
+def project_dir() -> Path | None:
+    """The directory of the ``scrapy.cfg`` Scrapy uses (found upward from the current
+    directory); None outside a project."""
+    found = closest_scrapy_cfg()
+    return Path(found).parent if found else None
+
+
+def default_dataset_dir() -> Path:
+    """``output/articles`` of the project (of the current directory outside one)."""
+    relative = Path(default("SMN_OUTPUT"))
+    project = project_dir()
+    return project / relative if project is not None else relative
+
+
 def dataset_dir(settings: BaseSettings) -> Path | None:
     """The dataset directory (``SMN_OUTPUT``); None when the writer is off (empty)."""
-    output = get_str(settings, "SMN_OUTPUT")
-    return Path(output) if output else None
+    output = settings.get("SMN_OUTPUT")
+    if output is None:
+        return default_dataset_dir()
+    return Path(str(output)) if output else None
 
 
 def reports_dir(settings: BaseSettings) -> Path | None:
@@ -25,8 +49,7 @@ def reports_dir(settings: BaseSettings) -> Path | None:
     None when ``SMN_REPORTS`` is the empty string."""
     configured = get_str(settings, "SMN_REPORTS")
     if configured is None:
-        output = get_str(settings, "SMN_OUTPUT") or default("SMN_OUTPUT")
-        return Path(output).parent / REPORTS_NAME
+        return (dataset_dir(settings) or default_dataset_dir()).parent / REPORTS_NAME
     return Path(configured) if configured else None
 
 

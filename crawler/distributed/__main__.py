@@ -12,8 +12,7 @@ from typing import Any
 
 import redis
 
-from crawler.dataset.paths import REPORTS_NAME
-from crawler.defaults import default
+from crawler.dataset.paths import REPORTS_NAME, default_dataset_dir
 from crawler.distributed.config import URL_SETTING, CrawlKeys
 from crawler.distributed.coordination import as_text
 from crawler.distributed.reports import combine, format_combined, load_reports, runs_of
@@ -110,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     report = sub.add_parser("report", help="combined view of a run's worker reports")
-    default_reports = Path(default("SMN_OUTPUT")).parent / REPORTS_NAME
+    default_reports = default_dataset_dir().parent / REPORTS_NAME
     report.add_argument("--reports", default=str(default_reports), help="reports directory")
     report.add_argument("--run", help="the run id (default: the last run to finish)")
     report.add_argument("--all", action="store_true", help="every run in the directory")

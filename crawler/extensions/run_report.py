@@ -16,6 +16,7 @@ Settings:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,10 +26,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.crawl_id import crawl_id_of
 from crawler.dataset.paths import dataset_dir, reports_dir
-from crawler.outcome.judge import (
-    OutcomeRules,
-    judge,
-)
+from crawler.outcome.judge import ExitCode, Outcome, OutcomeRules, judge
 from crawler.outcome.report import build_report, write_report
 from crawler.protocol import dataset_file_published
 
@@ -38,6 +36,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+
+NOT_FINISHED = "not finished: the run started at {start} and has not ended (running, or killed)"
 
 
 class RunReport:
@@ -60,9 +60,16 @@ class RunReport:
         if directory is None:
             raise NotConfigured("SMN_REPORTS is empty")
         report = cls(crawler, directory)
+        crawler.signals.connect(report.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(report.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(report.file_published, signal=dataset_file_published)
         return report
+
+    def spider_opened(self) -> None:
+        # Written at the start and completed at the close: a run killed in between leaves
+        # a report that says it did not finish (``jq .outcome.line`` shows killed runs too).
+        started = NOT_FINISHED.format(start=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        self.write(outcome=Outcome(ExitCode.INCOMPLETE, started))
 
     def file_published(self, path: Path) -> None:
         self.files_written.append(path)
@@ -70,7 +77,9 @@ class RunReport:
     def spider_closed(self, reason: str) -> None:
         self.write(finish_reason=reason)
 
-    def write(self, *, finish_reason: str | None = None) -> dict[str, Any]:
+    def write(
+        self, *, finish_reason: str | None = None, outcome: Outcome | None = None
+    ) -> dict[str, Any]:
         """Build the report from the stats as they are now and write it; return it.
 
         A report that cannot be written is logged and counted (``smn/error/report``, exit
@@ -84,7 +93,8 @@ class RunReport:
             stats.setdefault("finish_reason", finish_reason)
         if not self.crawl_id:
             self.crawl_id = crawl_id_of(self.crawler)
-        outcome = judge(stats, self.crawler.settings)
+        if outcome is None:
+            outcome = judge(stats, self.crawler.settings)
         report = build_report(
             stats,
             crawl_id=self.crawl_id,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from crawler.network.urls import url_key
 from crawler.outcome.judge import ExitCode
 from replica.app import Request, Response
 from replica.server import ReplicaHandle
-from tests.support.crawl_run import CrawlRun, RunningCrawl, crawl
+from tests.support.crawl_run import FAST, REPO, CrawlRun, RunningCrawl, crawl
 
 # Entry points of three sites: held up, they keep a crawl running until the test lets go.
 HELD_ENTRY_POINTS = [
@@ -337,3 +339,36 @@ def test_a_running_crawl_listens_on_no_port(routes: ReplicaHandle, tmp_path: Pat
     run = running.wait()
     assert run.returncode == 0, run.output[-3000:]
     assert seen == []
+
+
+def test_a_crawl_started_in_a_subdirectory_uses_the_projects_dataset(
+    replica: ReplicaHandle, tmp_path: Path
+) -> None:
+    """The default paths are the project's (where scrapy.cfg is), not the current
+    directory's: a cron line that cd's into logs/ does not start a second dataset."""
+    project = tmp_path / "project"
+    (project / "logs").mkdir(parents=True)
+    (project / "scrapy.cfg").write_text((REPO / "scrapy.cfg").read_text())
+    command = [sys.executable, "-m", "scrapy", "crawl", "smn", "-a", "sites=spacewar.com"]
+    for key, value in FAST.items():
+        command += ["-s", f"{key}={value}"]
+    env = {**os.environ, **replica.proxy_env(), "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        command, cwd=project / "logs", env=env, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == ExitCode.OK, done.stderr[-3000:]
+    assert list((project / "output" / "articles").rglob("part-*.parquet"))
+    assert list((project / "output" / "reports").glob("*.json"))
+    assert (project / "output" / "state.sqlite").is_file()
+    assert not (project / "logs" / "output").exists()
+
+
+def test_a_log_file_in_a_missing_directory_ends_with_a_failed_line(tmp_path: Path) -> None:
+    log = tmp_path / "no" / "such" / "dir" / "crawl.log"
+    command = [sys.executable, "-m", "scrapy", "crawl", "smn", "-s", f"LOG_FILE={log}"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == ExitCode.USAGE
+    last = done.stderr.rstrip().splitlines()[-1]
+    assert last == f"FAILED (code 2): LOG_FILE {log}: its directory {log.parent} does not exist"
+    assert "Traceback" not in done.stderr

@@ -25,6 +25,7 @@ and a killed extraction worker costs no article.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
@@ -455,6 +456,37 @@ def test_a_killed_run_hides_no_page_from_the_next_run(
     assert run.returncode == ExitCode.OK, run.output[-4000:]
     expected = {url_key(a.url) for a in small_replica.manifest().articles}
     assert set(written(dataset)) == expected
+
+
+def test_a_run_killed_after_a_publish_interval_keeps_what_it_wrote(
+    small_replica: ReplicaHandle, tmp_path: Path
+) -> None:
+    dataset = tmp_path / "articles"
+    small_replica.clear_log()
+    # Files open until the close but for the interval; one article held until the kill, so
+    # the run cannot end (and publish at its close) before it.
+    settings = {"SMN_MAX_OPEN_FILES": "1000", "SMN_PUBLISH_INTERVAL_SECONDS": "1"}
+    with holding(small_replica, BEHIND_URL):
+        process = start(small_replica, dataset, tmp_path / "killed.log", settings)
+        try:
+            deadline = time.monotonic() + 60
+            while not published(dataset):
+                assert process.poll() is None and time.monotonic() < deadline, "nothing published"
+                time.sleep(0.05)
+            assert process.poll() is None, "the run ended before the kill"
+        finally:
+            kill(process, "group")
+    kept = written(dataset)  # readable as one dataset, complete files only
+    assert kept and len(kept) == len(set(kept))
+    # and its report, written at the start, says so
+    (report,) = [json.loads(p.read_text()) for p in (tmp_path / "reports").glob("*.json")]
+    assert report["exit_code"] == ExitCode.INCOMPLETE
+    assert report["outcome"]["line"].startswith("FAILED (code 5): not finished: the run started")
+    run = crawl(small_replica, dataset, "-a", SITES, timeout=120)
+    assert run.returncode == ExitCode.OK, run.output[-4000:]
+    rows = written(dataset)
+    assert len(rows) == len(set(rows))  # what the killed run kept is not written again
+    assert set(rows) == {url_key(a.url) for a in small_replica.manifest().articles}
 
 
 def test_a_killed_extraction_worker_costs_no_article(
