@@ -112,6 +112,23 @@ SETTINGS: tuple[Setting, ...] = (
         "output",
     ),
     Setting(
+        "SMN_DISK_QUEUE",
+        "bool",
+        True,
+        "keep the requests waiting to be fetched on disk (Scrapy's disk queues, in a"
+        " temporary directory), so memory does not grow with the frontier; a `JOBDIR` set by"
+        " hand is used as Scrapy uses it",
+        "output",
+    ),
+    Setting(
+        "SMN_MAX_LINKS_PER_PAGE",
+        "int",
+        5000,
+        "links taken from one page or feed; past it the rest are dropped and counted"
+        " (`smn/links/over_cap`); `0`: no cap",
+        "output",
+    ),
+    Setting(
         "SMN_CRAWL_ID",
         "str",
         None,

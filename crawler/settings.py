@@ -39,6 +39,8 @@ REMOTE_CONTROL_ENABLED = False
 REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalRequestFingerprinter"
 # Its fingerprints on disk, not in a set that grows with the crawl.
 DUPEFILTER_CLASS = "crawler.dupefilters.ScratchDupeFilter"
+# The requests waiting to be fetched on disk too (SMN_DISK_QUEUE).
+SCHEDULER = "crawler.scheduler.DiskQueueScheduler"
 
 # Every component in one literal per kind, in priority order; the stock neighbours (Scrapy's
 # *_BASE dicts) in comments. Requests pass downloader middlewares from low numbers to high,

@@ -23,6 +23,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.http import Response, TextResponse
 
+from crawler.defaults import default, get_int
 from crawler.extraction.pool import ExtractionPool
 from crawler.items import Article
 from crawler.network.feeds import NotAFeed, read_feed
@@ -104,11 +105,13 @@ class SmnSpider(scrapy.Spider):
         self.allowed_hosts = AllowedHosts.build(self._domains, self.override_urls)
         self.pool: ExtractionPool | None = None
         self._links: dict[str, _Link] = {}
+        self.max_links = default("SMN_MAX_LINKS_PER_PAGE")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.pool = ExtractionPool.from_crawler(crawler)
+        spider.max_links = get_int(crawler.settings, "SMN_MAX_LINKS_PER_PAGE")
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         return spider
 
@@ -163,7 +166,7 @@ class SmnSpider(scrapy.Spider):
             self._inc("smn/feeds/entity_declarations")
             logger.warning("Feed <%s> declares XML entities (not expanded)", response.url)
         self._inc("smn/feeds/items", len(feed.links))
-        for href in feed.links:
+        for href in self._capped(feed.links, response.url):
             request = self._follow(response.url, href)
             if request is not None:
                 yield request
@@ -199,10 +202,25 @@ class SmnSpider(scrapy.Spider):
         else:
             self._inc(f"smn/pages/not_article/{reason_key(extraction.reason)}")
             logger.debug("Not an article: %s <%s>", extraction.reason, response.url)
-        for href in result.links:
+        for href in self._capped(result.links, response.url):
             request = self._follow(response.url, href)
             if request is not None:
                 yield request
+
+    def _capped(self, links: list[str], url: str) -> list[str]:
+        """At most ``SMN_MAX_LINKS_PER_PAGE`` of a page's links: a page of 200,000 links is
+        no page of the network, and each would cost memory and a pending link."""
+        if self.max_links <= 0 or len(links) <= self.max_links:
+            return links
+        self._inc("smn/links/over_cap", len(links) - self.max_links)
+        self._inc("smn/pages/links_capped")
+        logger.warning(
+            "<%s> has %d links: only the first %d are followed (SMN_MAX_LINKS_PER_PAGE)",
+            url,
+            len(links),
+            self.max_links,
+        )
+        return links[: self.max_links]
 
     def _follow(self, base: str, href: str) -> scrapy.Request | None:
         """A request for a link, or None for links the crawl must not follow.

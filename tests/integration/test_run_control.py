@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -372,3 +373,33 @@ def test_a_log_file_in_a_missing_directory_ends_with_a_failed_line(tmp_path: Pat
     last = done.stderr.rstrip().splitlines()[-1]
     assert last == f"FAILED (code 2): LOG_FILE {log}: its directory {log.parent} does not exist"
     assert "Traceback" not in done.stderr
+
+
+def test_a_page_of_thousands_of_links_costs_only_the_capped_ones(
+    routes: ReplicaHandle, tmp_path: Path
+) -> None:
+    """A section page with 20,000 same-site links: only SMN_MAX_LINKS_PER_PAGE of them are
+    requested or left pending, the rest counted and logged."""
+    from replica import faults
+    from tests.support.replica_tools import page_body, split
+
+    section = "https://www.spacewar.com/Superpowers.html"
+    links = [f"https://www.spacewar.com/reports/Link_number_{i}_999.html" for i in range(20_000)]
+    body = faults.with_links(page_body(routes, section), links)
+    routes.add_route(*split(section), faults.serve(body))
+    routes.clear_log()
+    run = crawl(
+        routes,
+        tmp_path / "articles",
+        "-a",
+        "sites=spacewar.com",
+        settings={"SMN_MAX_LINKS_PER_PAGE": "500"},
+    )
+    asked = {r.path for r in routes.requests() if "/Link_number_" in r.path}
+    assert 0 < len(asked) <= 500
+    assert (
+        "Superpowers.html> has " in run.output and "only the first 500 are followed" in run.output
+    )
+    with sqlite3.connect(tmp_path / "state.sqlite") as state:
+        (pending,) = state.execute("select count(*) from pending").fetchone()
+    assert pending <= 500

@@ -77,3 +77,29 @@ def test_an_article_page_no_layout_reads_still_counts_for_the_layout_watch() -> 
     meta, stats = parse(b"<html><body><p>Nothing here.</p></body></html>", url)
     assert meta["smn_page_kind"] == "other"
     assert stats["smn/site/spacewar.com/article_pages"] == 1
+
+
+def test_a_page_with_more_links_than_the_cap_yields_the_first_ones_and_counts_the_rest() -> None:
+    anchors = "".join(f'<a href="/reports/Story_{i}_999.html">{i}</a>' for i in range(300))
+    body = f"<html><body><p>{anchors}</p></body></html>".encode()
+    crawler = get_crawler(SmnSpider, {"SMN_EXTRACT_WORKERS": 1, "SMN_MAX_LINKS_PER_PAGE": 100})
+    spider = SmnSpider.from_crawler(crawler)
+    crawler.spider = spider
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    url = f"{SITE}/archive/2019.html"
+    response = HtmlResponse(
+        url, body=body, headers={"Content-Type": "text/html"}, request=Request(url)
+    )
+
+    async def run() -> list[Any]:
+        return [out async for out in spider.parse_page(response)]
+
+    try:
+        outputs = asyncio.run(run())
+    finally:
+        assert spider.pool is not None
+        spider.pool.close()
+    requests = [o for o in outputs if isinstance(o, Request)]
+    assert [r.url for r in requests] == [f"{SITE}/reports/Story_{i}_999.html" for i in range(100)]
+    assert crawler.stats.get_value("smn/links/over_cap") == 200
