@@ -112,6 +112,14 @@ SETTINGS: tuple[Setting, ...] = (
         "output",
     ),
     Setting(
+        "SMN_EXTRACT_TIMEOUT_SECONDS",
+        "float",
+        30,
+        "seconds a page may take in an extraction worker; past it the worker is replaced and"
+        " the page counted as an extraction error (asked again next run); `0`: no limit",
+        "output",
+    ),
+    Setting(
         "SMN_DISK_QUEUE",
         "bool",
         True,

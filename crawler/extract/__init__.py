@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
 from crawler.extract.blocks import page_blocks
@@ -44,6 +45,13 @@ __all__ = [
 EXTRACTOR_VERSION = "1.1.0"
 
 logger = logging.getLogger(__name__)
+
+MAX_TAGS = 100_000
+"""Bodies with more ``<`` than this are not parsed: a page of the network has a few thousand
+tags (a heavy section page about 10,000)."""
+FALLBACK_MAX_ELEMENTS = 25_000
+"""Pages of no known layout with more elements than this are not given to trafilatura: a
+news article of the network has a few thousand."""
 
 _ERROR_TITLES = ("404", "not found", "page not found", "error", "forbidden", "unavailable")
 _METADATA_DATES = (
@@ -102,6 +110,11 @@ def extract(
 
 def read_page(body: bytes | str, content_type: str | None = None) -> Page | Extraction:
     """The parsed page, or the outcome of a body that is none; never raises."""
+    tags = body.count(b"<") if isinstance(body, bytes) else body.count("<")
+    if tags > MAX_TAGS:
+        # Parsing alone would cost a worker seconds and hundreds of MB (8 MB of 450,000
+        # paragraphs: 4 s, 460 MB); no page of the network comes near.
+        return Extraction(None, f"too many tags for a page of the network ({tags})")
     try:
         return parse_page(decode_html(body, content_type))
     except NotHtml as exc:
@@ -134,6 +147,11 @@ def _extract_page(page: Page, url: str, fetched_at: dt.datetime) -> Extraction:
     try:
         if layout is not None:
             parts = layout.extract(page, url, bp)
+        elif _larger_than(page, FALLBACK_MAX_ELEMENTS):
+            # trafilatura on a huge page costs a worker half a minute and a gigabyte (8 MB
+            # of 450,000 paragraphs: 34 s, 1.2 GB), and no network story is that big.
+            too_large = f"over {FALLBACK_MAX_ELEMENTS} elements"
+            raise NotArticle(f"no known layout, and too large for the fallback ({too_large})")
         else:
             # Imported on first use: trafilatura costs the crawler process (which only
             # unpickles the workers' results) memory and start-up time for nothing; the
@@ -146,6 +164,10 @@ def _extract_page(page: Page, url: str, fetched_at: dt.datetime) -> Extraction:
         return Extraction(None, str(exc), layout=name, kind=exc.kind)
     article = _record(page, parts, url, fetched_at)
     return Extraction(article, layout=parts.layout, kind=PageKind.ARTICLE)
+
+
+def _larger_than(page: Page, elements: int) -> bool:
+    return next(islice(page.root.iter(), elements, None), None) is not None
 
 
 def _is_error_page(page: Page) -> bool:

@@ -112,8 +112,15 @@ class SmnSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.pool = ExtractionPool.from_crawler(crawler)
         spider.max_links = get_int(crawler.settings, "SMN_MAX_LINKS_PER_PAGE")
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         return spider
+
+    def _opened(self) -> None:
+        # Scrapy's shutdown handlers are installed by now: a SIGTERM first stops the pool,
+        # so the graceful shutdown does not wait for a page stuck in a worker.
+        if self.pool is not None:
+            self.pool.abandon_on_shutdown_signals()
 
     def _closed(self) -> None:
         if self.pool is not None:

@@ -1,0 +1,19 @@
+"""Work for the extraction pool that takes as long as a test asks: ``body`` is the seconds
+to sleep, ``url`` a file to touch when the work starts (so a test waits for that, not for
+a guess)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from crawler.extract import Extraction
+from crawler.extraction.worker import PageResult
+from crawler.protocol import PageKind
+
+
+def sleepy(body: bytes, url: str, content_type: str | None, fetched_at: dt.datetime) -> PageResult:
+    Path(url).write_text("started")
+    time.sleep(float(body))
+    return PageResult(Extraction(None, "slept", kind=PageKind.OTHER))
