@@ -19,6 +19,7 @@ reason ``output_error`` (``NotConfigured`` would let the crawl run and write not
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from crawler.crawl_id import crawl_id_of
+from crawler.dataset.clock import clock_behind
 from crawler.dataset.pandas_probe import answer_pandas_probe
 from crawler.dataset.paths import dataset_dir
 from crawler.dataset.schema import SchemaError, check_row, to_row
@@ -139,6 +141,18 @@ class ParquetDatasetPipeline:
     def open_spider(self) -> None:
         self.crawl_id = self.writer.crawl_id = crawl_id_of(self.crawler)
         answer_pandas_probe()
+        behind = clock_behind(self.output)
+        if behind is not None:
+            hours = behind.total_seconds() / 3600
+            self.stats.set_value("smn/clock/behind_hours", round(hours, 1))
+            logger.error(
+                "The system clock (%s) is %.0f hours behind the newest fetch time in %s:"
+                " nothing is written until the clock is right",
+                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                hours,
+                self.output,
+            )
+            raise CloseSpider("clock_error")
         try:
             self.writer.open(clean_stale_tmp=self.clean_stale_tmp)
         except OutputError as exc:

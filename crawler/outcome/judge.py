@@ -33,6 +33,8 @@ code  name               meaning
                          known layout (see :mod:`crawler.outcome.layout_watch`)
 10    TOO_MANY_ERRORS    more errors than ``SMN_MAX_ERRORS`` (or finish reason
                          ``closespider_errorcount``)
+11    CLOCK_BEHIND       the system clock is more than a day behind the newest fetch time
+                         in the dataset: nothing was written (``smn/clock/behind_hours``)
 ====  =================  ==============================================================
 
 Errors (for ``SMN_MAX_ERRORS``) are counted from the log, so no error path is missed:
@@ -93,6 +95,7 @@ class ExitCode(IntEnum):
     RECORDS_LOST = 8
     LAYOUT_CHANGED = 9
     TOO_MANY_ERRORS = 10
+    CLOCK_BEHIND = 11
 
 
 @dataclass(frozen=True)
@@ -238,8 +241,17 @@ def _problems(stats: Stats, rules: OutcomeRules) -> Iterator[Problem]:
     output = _output_problem(stats, reason)
     if output:
         yield Problem(ExitCode.OUTPUT_ERROR, output)
+    behind = stats.get("smn/clock/behind_hours")
+    if behind:
+        yield Problem(
+            ExitCode.CLOCK_BEHIND,
+            f"the system clock is {behind:g} hours behind the dataset's newest fetch time:"
+            " nothing was written; set the clock right",
+        )
     # output_error, state_error, ...: the file error above says why the run stopped
-    explained_close = bool(output) and str(reason).endswith("_error")
+    explained_close = (bool(output) and str(reason).endswith("_error")) or (
+        bool(behind) and reason == "clock_error"
+    )
     incomplete = (
         reason not in COMPLETE_REASONS
         and reason != "closespider_errorcount"
@@ -253,7 +265,7 @@ def _problems(stats: Stats, rules: OutcomeRules) -> Iterator[Problem]:
             else "the run did not finish (no finish reason: killed or crashed)",
         )
     # A run that stopped early or could not write explains missing pages and records.
-    explained = bool(output) or incomplete
+    explained = bool(output) or incomplete or bool(behind)
     if not explained and entry_points_fetched(stats) == 0:
         yield Problem(ExitCode.NO_ENTRY_POINT, _no_entry_reason(stats))
     lost = records_lost(stats, rules.writer_enabled)

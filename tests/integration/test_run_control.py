@@ -403,3 +403,22 @@ def test_a_page_of_thousands_of_links_costs_only_the_capped_ones(
     with sqlite3.connect(tmp_path / "state.sqlite") as state:
         (pending,) = state.execute("select count(*) from pending").fetchone()
     assert pending <= 500
+
+
+def test_a_clock_far_behind_the_dataset_writes_nothing_and_says_so(
+    routes: ReplicaHandle, tmp_path: Path
+) -> None:
+    """A dataset whose newest row was fetched three days from now (the clock is three days
+    behind): the run refuses to write rows that would be dated and filed wrong, for good."""
+    import datetime as dt
+
+    from tests.support.writer import article, run_writer
+
+    dataset = tmp_path / "articles"
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    run_writer(dataset, [article(1, fetched_at=ahead)], crawl_id="from-the-future")
+    before = sorted(dataset.rglob("*.parquet"))
+    run = crawl(routes, dataset, "-a", "sites=spacewar.com")
+    assert run.returncode == ExitCode.CLOCK_BEHIND, run.output[-3000:]
+    assert run.last_line.startswith("FAILED (code 11): the system clock is 7")
+    assert sorted(dataset.rglob("*.parquet")) == before

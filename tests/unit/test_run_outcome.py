@@ -345,3 +345,22 @@ def test_dataset_lock_is_exclusive_and_outside_the_dataset(tmp_path: Path) -> No
         DatasetLock.acquire(dataset)
     DatasetLock.acquire(dataset).release()
     assert not dataset.exists()
+
+
+def test_a_clock_behind_the_dataset_is_its_own_failure() -> None:
+    stats = clean_stats(
+        {
+            "finish_reason": "clock_error",
+            "smn/clock/behind_hours": 43_800.0,
+            "smn/articles/extracted": None,
+            "parquet/rows_written": None,
+            "item_scraped_count": None,
+            "smn/entry/fetched": None,
+        }
+    )
+    outcome = judge(stats)
+    assert outcome.code == ExitCode.CLOCK_BEHIND == 11
+    assert outcome.also == ()  # not also "did not finish" or "no entry point"
+    assert outcome.line().startswith(
+        "FAILED (code 11): the system clock is 43800 hours behind the dataset's newest fetch"
+    )
