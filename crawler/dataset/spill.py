@@ -17,10 +17,11 @@ the dataset until their file is published; a killed run's next run fetches them 
 from __future__ import annotations
 
 import pickle
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from crawler.util.scratch import connect, executemany
+from crawler.util.scratch import ScratchSpaceError, connect, executemany
 
 Row = dict[str, Any]
 
@@ -39,20 +40,27 @@ class RowSpill:
         """Rows spilled and not yet taken, in all partitions."""
 
     def add(self, part: str, rows: Iterable[Row]) -> int:
-        """Spill ``rows`` of partition ``part``; how many."""
+        """Spill ``rows`` of partition ``part``; how many. ScratchSpaceError when the
+        scratch space fails."""
         records = []
         for row in rows:
             records.append((part, self._seq, pickle.dumps(row, pickle.HIGHEST_PROTOCOL)))
             self._seq += 1
-        executemany(self._db, "INSERT INTO rows (part, seq, row) VALUES (?, ?, ?)", records)
+        try:
+            executemany(self._db, "INSERT INTO rows (part, seq, row) VALUES (?, ?, ?)", records)
+        except sqlite3.Error as exc:
+            raise ScratchSpaceError(exc) from exc
         self.rows += len(records)
         return len(records)
 
     def take(self, part: str) -> list[Row]:
         """Remove and return the spilled rows of ``part``, oldest first."""
-        blobs = self._db.execute(
-            "SELECT row FROM rows WHERE part = ? ORDER BY seq", (part,)
-        ).fetchall()
+        try:
+            blobs = self._db.execute(
+                "SELECT row FROM rows WHERE part = ? ORDER BY seq", (part,)
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise ScratchSpaceError(exc) from exc
         self.discard(part)
         return [pickle.loads(blob) for (blob,) in blobs]
 

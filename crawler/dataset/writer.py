@@ -51,6 +51,7 @@ from crawler.dataset.files import PartFile, final_name, partition_of, remove_sta
 from crawler.dataset.schema import article_schema, rows_to_table
 from crawler.dataset.spill import RowSpill
 from crawler.defaults import default
+from crawler.util.scratch import ScratchSpaceError, scratch_dir
 
 logger = logging.getLogger(__name__)
 
@@ -372,7 +373,13 @@ class DatasetWriter:
                 self._spill.discard(part.key)
         part.spilled = 0
         self.stats.inc_value("parquet/rows_lost", lost)
-        self._output_error(f"writing partition {part.key} failed, {lost} rows lost: {exc!r}")
+        if isinstance(exc, ScratchSpaceError):
+            # The dataset's disk may be fine: say which space failed.
+            self.stats.set_value("smn/error/scratch", 1)
+            self.stats.set_value("smn/scratch_dir", scratch_dir())
+            logger.error("Partition %s, %d rows lost: %s", part.key, lost, exc)
+        else:
+            self._output_error(f"writing partition {part.key} failed, {lost} rows lost: {exc!r}")
         if self._failed:
             return
         self._failed = True

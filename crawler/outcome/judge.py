@@ -294,8 +294,9 @@ def _problems(stats: Stats, rules: OutcomeRules) -> Iterator[Problem]:
 _FILE_ERRORS = {
     "output": "the dataset could not be written",
     "dedup_seed": "the dataset could not be read to seed dedup",
-    "state": "the incremental state could not be opened",
+    "state": "the incremental state could not be used",
     "report": "the run report could not be written",
+    "scratch": "the scratch space {directory} (TMPDIR) could not be written: is it full?",
 }
 
 
@@ -310,8 +311,11 @@ def _output_problem(stats: Stats, reason: Any) -> str:
     parts = []
     for kind in kinds:
         text = _FILE_ERRORS.get(kind, f"{kind.replace('_', ' ')} error")
+        if kind == "scratch":
+            text = text.format(directory=stats.get("smn/scratch_dir") or "TMPDIR")
         lost = count(stats, "parquet/rows_lost")
-        parts.append(text + (f" ({lost} records lost)" if kind == "output" and lost else ""))
+        with_lost = kind in ("output", "scratch") and lost
+        parts.append(text + (f" ({lost} records lost)" if with_lost else ""))
     feeds = counts_under(stats, "feedexport/failed_count")
     if feeds:
         parts.append(f"a feed export failed ({_kinds(feeds)})")

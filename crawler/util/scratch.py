@@ -18,6 +18,7 @@ different types).
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
@@ -26,6 +27,22 @@ from crawler.util.batches import CHUNK, chunks
 K = TypeVar("K", str, bytes)
 
 DEFAULT_CACHE_KIB = 1024
+
+
+def scratch_dir() -> str:
+    """Where the scratch databases are: ``TMPDIR`` (or the system's temp directory)."""
+    return tempfile.gettempdir()
+
+
+class ScratchSpaceError(OSError):
+    """A scratch database failed: its directory (``TMPDIR``) is full or broken. SQLite says
+    "database or disk is full", or even "database disk image is malformed", of a temporary
+    file the operator never sees: this names the directory."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(
+            f"the scratch space {scratch_dir()} (TMPDIR) failed, full or unwritable? ({cause})"
+        )
 
 
 def connect(cache_kib: int = DEFAULT_CACHE_KIB) -> sqlite3.Connection:

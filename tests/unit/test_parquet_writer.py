@@ -7,6 +7,7 @@ import fcntl
 import os
 import re
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from crawler.crawl_id import crawl_id_of
 from crawler.dataset.files import PartFile
 from crawler.dataset.schema import article_schema
-from crawler.dataset.spill import RowSpill
+from crawler.outcome.judge import judge
 from pipelines.parquet_writer import ParquetDatasetPipeline
 from tests.support.writer import (
     article,
@@ -343,17 +344,22 @@ def test_a_spill_file_that_cannot_be_written_loses_only_that_partition(
         writer.process_item(article(i))
     assert writer.crawler.stats.get_value("parquet/rows_spilled") == 4
 
-    def full_disk(self: RowSpill, part: str, rows: Any) -> int:
+    def full_disk(*args: Any) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(RowSpill, "add", full_disk)
+    # SQLite's own error, from under the spill: what a full TMPDIR gives.
+    monkeypatch.setattr("crawler.dataset.spill.executemany", full_disk)
     for i in range(7, 11):
         writer.process_item(article(i))  # the 4th: November spills again, and that fails
     with pytest.raises(DropItem):
         writer.process_item(article(11))  # the writer has failed: later rows are refused
     writer.close_spider()
     stats = writer.crawler.stats.get_stats()
-    assert stats["smn/error/output"] == 1
+    # The scratch space failed, not the dataset's disk: the outcome says which.
+    assert "smn/error/output" not in stats and stats["smn/error/scratch"] == 1
+    line = judge(stats).line()
+    assert f"the scratch space {tempfile.gettempdir()} (TMPDIR) could not be written" in line
+    assert "is it full? (9 records lost)" in line
     # November's 4 spilled and 4 buffered rows, and the refused one
     assert stats["parquet/rows_lost"] == 9
     assert read_all(out) == (3, 3, 3)  # January's were written
