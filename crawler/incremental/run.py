@@ -74,8 +74,18 @@ close; ``alias``), ``smn/incremental/pending_added`` (links new to the frontier)
 ``smn/incremental/files_ingested``, ``smn/incremental/rows_ingested``,
 ``smn/incremental/files_forgotten``, ``smn/incremental/files_unreadable``,
 ``smn/incremental/state_created`` (1 when the state was missing or corrupt and rebuilt) and
-``smn/error/state`` (1 when the state cannot be opened: the spider closes with reason
+``smn/error/state`` (1 when the state cannot be used: the spider closes with reason
 ``state_error`` rather than run a full crawl every few minutes unnoticed).
+
+**A damaged state.** The store checks the file when it opens it and moves a damaged one aside
+to rebuild it (:mod:`crawler.incremental.store`); damage met while the run syncs it at open
+does the same at once (the store is opened again). A state of a newer crawler's schema is
+refused: ``state_error``, the file untouched. Damage met later in the run
+(:class:`~crawler.incremental.store.StateDamaged`, from any call) closes the spider with
+``state_error`` at the first one, logged with its cause; from then on the run's store knows
+nothing and keeps nothing, so the pages still in flight pass as unknown instead of failing
+one by one (the closing run stores none of its observations), and the next run moves the
+file aside and rebuilds it from the dataset.
 """
 
 from __future__ import annotations
@@ -84,17 +94,25 @@ import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from scrapy import Request, signals
 from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.dataset.paths import dataset_dir, state_path
 from crawler.defaults import default, get_bool, get_float, get_int
-from crawler.incremental.store import DAY, SeenStore, SqliteSeenStore, StateError
+from crawler.incremental.store import (
+    DAY,
+    PendingLink,
+    SeenStore,
+    SqliteSeenStore,
+    StateDamaged,
+    StateError,
+)
 from crawler.incremental.sync import SyncReport, sync
 from crawler.network.urls import url_key
 from crawler.protocol import ENTRY_META
@@ -106,6 +124,8 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
     from scrapy.statscollectors import StatsCollector
+
+    from crawler.dataset.files import DatasetFile
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +178,8 @@ def _keys(urls: Iterable[str]) -> set[str]:
 
 _SETTLE_BATCH = 5000
 
+_T = TypeVar("_T")
+
 
 def response_urls(response: Response) -> list[str]:
     """The URL a response was fetched from, and the URLs that redirected to it."""
@@ -168,6 +190,66 @@ def _response_keys(response: Response) -> set[str]:
     return _keys(response_urls(response))
 
 
+class GuardedStore:
+    """The store as a run uses it, past its opening: the first
+    :class:`~crawler.incremental.store.StateDamaged` a call raises goes to ``on_damage``,
+    and from then on the store is *lost*: it knows nothing and keeps nothing (lookups find
+    nothing, writes do nothing), so that no page of the closing run fails on it."""
+
+    def __init__(self, store: SeenStore, on_damage: Callable[[StateDamaged], None]) -> None:
+        self.inner = store
+        self.created = store.created
+        self.lost = False
+        self._on_damage = on_damage
+
+    def guard(self, call: Callable[[], _T], fallback: _T) -> _T:
+        """``call()``, or ``fallback`` once the store is lost (by this call or an earlier)."""
+        if self.lost:
+            return fallback
+        try:
+            return call()
+        except StateDamaged as exc:
+            self.lost = True
+            self._on_damage(exc)
+            return fallback
+
+    def lookup(self, keys: Collection[str], now: float) -> dict[str, str]:
+        return self.guard(lambda: self.inner.lookup(keys, now), {})
+
+    def add_pages(self, keys: Iterable[str], kind: str, when: float) -> None:
+        self.guard(lambda: self.inner.add_pages(keys, kind, when), None)
+
+    def add_aliases(self, aliases: Mapping[str, str]) -> None:
+        self.guard(lambda: self.inner.add_aliases(aliases), None)
+
+    def ingested_files(self) -> set[DatasetFile]:
+        return self.guard(self.inner.ingested_files, set())
+
+    def add_articles(self, keys: Iterable[str], source: DatasetFile) -> None:
+        self.guard(lambda: self.inner.add_articles(keys, source), None)
+
+    def forget_files(self, paths: Iterable[str]) -> None:
+        self.guard(lambda: self.inner.forget_files(paths), None)
+
+    def prune(self, now: float) -> int:
+        return self.guard(lambda: self.inner.prune(now), 0)
+
+    def add_pending(self, links: Mapping[str, str], when: float) -> int:
+        return self.guard(lambda: self.inner.add_pending(links, when), 0)
+
+    def pending(self) -> list[PendingLink]:
+        return self.guard(self.inner.pending, [])
+
+    def count_attempts(self, keys: Iterable[str]) -> None:
+        self.guard(lambda: self.inner.count_attempts(keys), None)
+
+    def remove_pending(self, keys: Iterable[str]) -> None:
+        self.guard(lambda: self.inner.remove_pending(keys), None)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 class IncrementalRun:
     """The state as one crawl uses it: opened and synced with the dataset when the spider
     opens, synced again and closed when it closes. Shared by the middlewares of a crawler."""
@@ -175,7 +257,8 @@ class IncrementalRun:
     def __init__(self, crawler: Crawler, config: IncrementalConfig) -> None:
         self.crawler = crawler
         self.config = config
-        self._store: SeenStore | None = None
+        self._store: GuardedStore | None = None
+        self._closing = False
         self._new_scratch()
         # Page observations (key -> kind), stored only when the run finishes: a run that
         # did not may not have followed their links (docs/faults.md, gap 3).
@@ -218,16 +301,14 @@ class IncrementalRun:
 
     def spider_opened(self) -> None:
         try:
-            store, name = self.open_store()
+            store, name, report, pruned = self._open_synced()
         except StateError as exc:
             logger.error("Incremental state unusable: %s", exc)
             self.stats.set_value("smn/error/state", 1)
             raise CloseSpider("state_error") from exc
-        self._store = store
+        self._store = GuardedStore(store, self._state_lost)
         if store.created:
             self.stats.set_value("smn/incremental/state_created", 1)
-        report = self._sync()
-        pruned = store.prune(time.time())
         logger.info(
             "Incremental state %s%s: %d dataset files (%d new, %d rows; %d gone), "
             "%d expired page observations dropped",
@@ -240,20 +321,68 @@ class IncrementalRun:
             pruned,
         )
 
-    def spider_closed(self, reason: str) -> None:
-        if self._store is None:
-            return
+    def _open_synced(self) -> tuple[SeenStore, str, SyncReport, int]:
+        """The store, synced with the dataset and pruned, and its name. A store found
+        damaged on the way is opened again: the file is moved aside and rebuilt."""
+        store, name = self.open_store()
         try:
+            return store, name, self._sync(store), store.prune(time.time())
+        except StateDamaged as exc:
+            store.close()
+            logger.warning(
+                "Incremental state %s is damaged (%s): moving it aside, rebuilding it now",
+                name,
+                exc.__cause__ or exc,
+            )
+        except BaseException:
+            store.close()
+            raise
+        store, name = self.open_store()
+        try:
+            return store, name, self._sync(store), store.prune(time.time())
+        except BaseException:
+            store.close()
+            raise
+
+    def _state_lost(self, exc: StateDamaged) -> None:
+        """The state turned out damaged during the run: the spider closes (state_error)."""
+        self.stats.set_value("smn/error/state", 1)
+        if self._closing:
+            logger.error("Incremental state lost while the run closed: %s", exc)
+            return
+        logger.error(
+            "Incremental state lost during the run, closing the spider (state_error): %s", exc
+        )
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:
+            return  # no crawl running (the run is driven directly)
+        if engine is not None and engine.spider is not None:
+            d = deferred_from_coro(engine.close_spider_async(reason="state_error"))
+            d.addErrback(lambda f: logger.error("Closing the spider failed: %s", f.value))
+
+    def spider_closed(self, reason: str) -> None:
+        store = self._store
+        if store is None:
+            return
+        self._closing = True
+        try:
+            if store.lost:
+                logger.info("Incremental state: nothing of this run stored (it was lost)")
+                return
             # The dataset writer (an item pipeline) has published this run's files by now:
             # ingesting them here saves the next run the work, and a crash before this
             # point only means the next run ingests them instead.
-            report = self._sync()
+            report = store.guard(lambda: self._sync(store.inner), None)
+            if report is None:
+                return
             logger.info("Incremental state: %d files of this run ingested", report.ingested)
             self._store_observations(reason)
             self._settle_pending()
         finally:
-            self._store.close()
+            store.close()
             self._store = None
+            self._closing = False
             self._forget_run()
 
     def _new_scratch(self) -> None:
@@ -307,8 +436,10 @@ class IncrementalRun:
         for chunk in chunks(self._tried.difference(settled), _SETTLE_BATCH):
             self.store.count_attempts(chunk)
 
-    def _sync(self) -> SyncReport:
-        report = sync(self.store, self.config.dataset)
+    def _sync(self, store: SeenStore) -> SyncReport:
+        """Sync ``store`` (never the guarded one: a store lost half-way would have every
+        dataset file read again for nothing)."""
+        report = sync(store, self.config.dataset)
         for name in ("ingested", "rows", "forgotten", "unreadable"):
             value = getattr(report, name)
             if value:

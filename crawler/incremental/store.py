@@ -25,17 +25,35 @@ Keys are :func:`crawler.network.urls.url_key` values; the store never canonicali
 
 A store is used from one thread (the reactor's); several processes may share one (cron runs
 that overlap), so each write is its own short transaction.
+
+**A damaged state heals.** The state is an index of the dataset, so a state that cannot be
+trusted is moved aside and rebuilt from the dataset rather than repaired: what is lost is the
+page observations (fetched again), the aliases (found again) and the frontier. At open,
+:class:`SqliteSeenStore` moves aside (``<name>.corrupt-<epoch>``, with its ``-wal`` and
+``-shm`` files, never deleted) a file that is not an SQLite database, of an unknown schema
+version, that fails ``PRAGMA quick_check`` (bounded in time: :data:`CHECK_SECONDS`), or that
+an earlier run found damaged. A state written by a *newer* crawler is refused
+(:class:`StateTooNew`) and left untouched: rebuilding it would lose what the newer crawler
+stored. Damage that shows up later (a page damaged after the open, or beyond the checked
+part) raises :class:`StateDamaged` from the call that met it and marks the file
+(``<name>.damaged``: its device and inode, and the error), so that the next open moves it
+aside whatever its check says. Copies moved aside are deleted ``recheck_days`` after.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
 import logging
+import re
 import sqlite3
+import threading
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from crawler.dataset.files import DatasetFile
 from crawler.util.batches import chunks
@@ -64,7 +82,11 @@ class SeenStore(Protocol):
     """What earlier runs stored and saw. Implementations: :class:`SqliteSeenStore`; a shared
     one (Redis) for distributed crawls must keep the same guarantees: article keys only
     through :meth:`add_articles` with the file they came from, and :meth:`forget_files`
-    removing exactly the keys of those files (a key stored by two files stays known)."""
+    removing exactly the keys of those files (a key stored by two files stays known).
+
+    A store that finds itself damaged during the run raises :class:`StateDamaged` from the
+    call that met it (and sees to it that the next open rebuilds it); other errors are the
+    store's own."""
 
     created: bool
     """The store was new (missing, or rebuilt): the whole dataset is ingested into it."""
@@ -162,24 +184,143 @@ def _marks(n: int) -> str:
 
 
 class StateError(Exception):
-    """The state file cannot be opened or created (not: it was corrupt; that is rebuilt)."""
+    """The state cannot be used: it cannot be opened or created, it was written by a newer
+    crawler, or it turned out damaged during the run (a state found damaged at open is not
+    an error: it is moved aside and rebuilt)."""
+
+
+class StateTooNew(StateError):
+    """The state has a schema version newer than this code knows: it is left as it is."""
+
+
+class StateDamaged(StateError):
+    """SQLite found the state damaged after it was opened; the next open moves it aside."""
+
+
+CHECK_SECONDS = 3.0
+"""How long the integrity check at open may take (``PRAGMA quick_check`` reads the whole
+file, a few ms per MB); a state too big to check in that time is used unchecked (logged at
+INFO): damage the run meets later is still caught (:class:`StateDamaged`)."""
+
+_QUICK_CHECK_ERRORS = 20
+"""Problems ``quick_check`` lists before it stops: a badly damaged file is told quickly."""
+
+_ASIDE = ".corrupt-"
+_DAMAGED = ".damaged"
+_SIDE_FILES = ("-wal", "-shm")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _header_version(path: Path) -> int | None:
+    """The schema version in an SQLite file's header (its ``user_version``, as of the last
+    checkpoint), or None when the file does not start with an SQLite header."""
+    with path.open("rb") as f:
+        header = f.read(100)
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        return None
+    return int.from_bytes(header[60:64], "big", signed=True)
+
+
+def _with_side_files(path: Path) -> list[Path]:
+    return [path, *(Path(f"{path}{suffix}") for suffix in _SIDE_FILES)]
+
+
+def _size_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in _with_side_files(path) if p.exists()) / 1e6
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database file is damaged (``SQLITE_CORRUPT``,
+    ``SQLITE_NOTADB``: Python raises those as the plain ``sqlite3.DatabaseError``); not a
+    lock, an I/O error or a full disk (``OperationalError``), nor a misuse (other
+    subclasses)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return type(exc) is sqlite3.DatabaseError
+    return (code & 0xFF) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def quick_check(db: sqlite3.Connection, seconds: float) -> list[str] | None:
+    """The problems ``PRAGMA quick_check`` finds in ``db`` (empty: none), or None when it did
+    not finish within ``seconds``: it is interrupted from a timer thread (a progress handler
+    would not do: it is called between steps of SQLite's VM, and the walk of a whole b-tree
+    is one step)."""
+    lock = threading.Lock()
+    running = True
+
+    def stop() -> None:
+        with lock:
+            if running:
+                db.interrupt()
+
+    timer = threading.Timer(seconds, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        rows = db.execute(f"PRAGMA quick_check({_QUICK_CHECK_ERRORS})").fetchall()
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
+            return None
+        raise
+    finally:
+        with lock:
+            running = False
+        timer.cancel()
+    problems = [line for (text,) in rows for line in str(text).splitlines()]
+    return [] if problems == ["ok"] else [p for p in problems if not p.startswith("***")]
+
+
+def _guarded(
+    method: Callable[Concatenate[SqliteSeenStore, _P], _R],
+) -> Callable[Concatenate[SqliteSeenStore, _P], _R]:
+    """A store method whose damage errors (:func:`is_damage`) become :class:`StateDamaged`,
+    the file marked for the next open."""
+
+    @functools.wraps(method)
+    def call(self: SqliteSeenStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            raise self._damaged(exc) from exc
+
+    return call
 
 
 class SqliteSeenStore:
     """A :class:`SeenStore` in one SQLite file (WAL journal, so an overlapping run's reads
     and writes do not block each other for long).
 
-    A missing file is created empty (the caller then ingests the whole dataset); a file that
-    is not a readable state is moved aside to ``<name>.corrupt-<epoch>`` and replaced.
+    A missing file is created empty (the caller then ingests the whole dataset). An existing
+    one is checked first, without writing to it (a read-only connection): a file of a newer
+    schema version raises :class:`StateTooNew`; one that is not a readable state (not a
+    database, an unknown version, ``PRAGMA quick_check`` not "ok" within ``check_seconds``,
+    or marked damaged by an earlier run) is moved aside to ``<name>.corrupt-<epoch>``, its
+    ``-wal`` and ``-shm`` files with it, and replaced. Copies moved aside more than
+    ``recheck_days`` ago are deleted. Damage met by a later call raises
+    :class:`StateDamaged` (see the module docstring).
     """
 
-    def __init__(self, path: Path, *, recheck_days: float) -> None:
+    def __init__(
+        self, path: Path, *, recheck_days: float, check_seconds: float = CHECK_SECONDS
+    ) -> None:
         self.path = path
         self.recheck = recheck_days * DAY
         self.created = not path.exists()
         self.replaced_corrupt: Path | None = None
+        self._marked = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._prune_aside(time.time())
+            problem = None if self.created else self._inspect(check_seconds)
+            if problem is not None:
+                self._replace(problem)
             try:
                 self._db = self._open()
             except sqlite3.OperationalError:
@@ -187,9 +328,10 @@ class SqliteSeenStore:
             except sqlite3.DatabaseError as exc:
                 if self.created:
                     raise
-                self.replaced_corrupt = self._move_aside(exc)
-                self.created = True
+                self._replace(str(exc))
                 self._db = self._open()
+            if self.created:
+                self._marker.unlink(missing_ok=True)  # of a file gone since
         except (OSError, sqlite3.DatabaseError) as exc:
             raise StateError(f"cannot open the state {path}: {exc}") from exc
 
@@ -198,14 +340,17 @@ class SqliteSeenStore:
         # the lock up front instead of failing half-way when another run holds it.
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
+            # Read before anything is written: a newer crawler's state stays as it is.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > _SCHEMA_VERSION:
+                raise self._too_new(version)
+            if version not in (0, _SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(f"unknown state schema version {version}")
             db.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL loses at most the last transactions on power loss and never
             # corrupts; losing an observation only costs a fetch.
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, _SCHEMA_VERSION):
-                raise sqlite3.DatabaseError(f"unknown state schema version {version}")
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         except BaseException:
@@ -213,18 +358,154 @@ class SqliteSeenStore:
             raise
         return db
 
-    def _move_aside(self, exc: Exception) -> Path:
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-        logger.warning(
-            "State %s is unreadable (%s): moved to %s, rebuilding", self.path, exc, aside
+    # -- checks at open ------------------------------------------------------------------
+
+    def _too_new(self, version: int) -> StateTooNew:
+        return StateTooNew(
+            f"the state {self.path} has schema version {version}, written by a newer "
+            f"smn-crawler (this one knows version {_SCHEMA_VERSION}): upgrade, or move it "
+            "away to rebuild it from the dataset"
         )
+
+    def _inspect(self, seconds: float) -> str | None:
+        """Why the existing file cannot be used as it is (None: it can); StateTooNew for a
+        newer crawler's state. Writes nothing to it."""
+        # A newer state closed cleanly (no -wal) is told from its header alone, so that not
+        # even an empty -wal or -shm file appears beside it.
+        header = _header_version(self.path)
+        if header is not None and header > _SCHEMA_VERSION:
+            raise self._too_new(header)
+        marked = self._marked_damaged()
+        if marked is not None:
+            return f"an earlier run found it damaged: {marked}"
+        try:
+            db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
+        except sqlite3.Error as exc:
+            logger.info("State %s not checked: %s", self.path, exc)
+            return None  # the open that follows says what is wrong
+        started = time.monotonic()
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > _SCHEMA_VERSION:  # committed in the -wal only
+                raise self._too_new(version)
+            if seconds <= 0:
+                logger.info("State %s: integrity check off", self.path)
+                return None
+            problems = quick_check(db, seconds)
+        except sqlite3.OperationalError as exc:
+            logger.info("State %s not checked: %s", self.path, exc)
+            return None
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        finally:
+            db.close()
+        took = time.monotonic() - started
+        size = _size_mb(self.path)
+        if problems is None:
+            logger.info(
+                "State %s (%.0f MB) not checked in full: the integrity check stopped after "
+                "%.1f s (damage met later in the run stops it, and the next run rebuilds "
+                "the state)",
+                self.path,
+                size,
+                took,
+            )
+            return None
+        logger.debug("State %s (%.1f MB) checked in %.3f s", self.path, size, took)
+        if problems:
+            more = ", and more" if len(problems) > 1 else ""
+            return f"integrity check failed: {problems[0]}{more}"
+        return None
+
+    @property
+    def _marker(self) -> Path:
+        return self.path.with_name(self.path.name + _DAMAGED)
+
+    def _marked_damaged(self) -> str | None:
+        """The error an earlier run marked this very file with (its device and inode), or
+        None; a mark of another file (moved away, deleted) is dropped."""
+        try:
+            mark = json.loads(self._marker.read_text())
+            stat = self.path.stat()
+            if [mark["device"], mark["inode"]] == [stat.st_dev, stat.st_ino]:
+                return str(mark["error"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError):
+            pass  # unreadable: dropped
+        self._marker.unlink(missing_ok=True)
+        return None
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> StateDamaged:
+        """The error for damage ``exc`` met by a call; the file marked, once."""
+        if not self._marked:
+            self._marked = True
+            try:
+                stat = self.path.stat()
+                mark = {"device": stat.st_dev, "inode": stat.st_ino, "error": str(exc)}
+                self._marker.write_text(json.dumps({**mark, "at": time.time()}) + "\n")
+            except OSError as error:
+                # The next open's integrity check is left to find it.
+                logger.warning("Cannot mark the state %s as damaged: %s", self.path, error)
+        return StateDamaged(
+            f"the state {self.path} is damaged ({exc}): the next run moves it aside and "
+            "rebuilds it from the dataset"
+        )
+
+    # -- moving aside --------------------------------------------------------------------
+
+    def _replace(self, problem: str) -> None:
+        self.replaced_corrupt = self._move_aside(problem)
+        self.created = True
+
+    def _move_aside(self, problem: str) -> Path:
+        stamp = int(time.time())
+        while any(p.exists() for p in _with_side_files(self._aside(stamp))):
+            stamp += 1
+        aside = self._aside(stamp)
+        moved = [s for s in _SIDE_FILES if Path(f"{self.path}{s}").exists()]
+        logger.warning(
+            "State %s is unreadable (%s): moved to %s%s, rebuilding",
+            self.path,
+            problem,
+            aside,
+            f" (with its {' and '.join(moved)} files)" if moved else "",
+        )
+        # Its -wal first: a new database must never meet the old one's log.
+        for suffix in _SIDE_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.path}{suffix}").replace(f"{aside}{suffix}")
         self.path.replace(aside)
-        for suffix in ("-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         return aside
+
+    def _aside(self, stamp: int) -> Path:
+        return self.path.with_name(f"{self.path.name}{_ASIDE}{stamp}")
+
+    def _prune_aside(self, now: float) -> None:
+        """Delete the copies moved aside more than ``recheck_days`` ago."""
+        name = re.compile(re.escape(self.path.name + _ASIDE) + r"(\d+)(?:-wal|-shm)?")
+        try:
+            old = sorted(
+                p
+                for p in self.path.parent.iterdir()
+                if (m := name.fullmatch(p.name)) and now - int(m[1]) > self.recheck
+            )
+            for p in old:
+                p.unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("Cannot delete the old copies of the state %s: %s", self.path, exc)
+            return
+        if old:
+            logger.info(
+                "Deleted %d moved-aside copies of the state older than %g days: %s",
+                len(old),
+                self.recheck / DAY,
+                ", ".join(p.name for p in old),
+            )
 
     # -- reads ---------------------------------------------------------------------------
 
+    @_guarded
     def lookup(self, keys: Collection[str], now: float) -> dict[str, str]:
         found = self._direct(keys, now)
         rest = [k for k in keys if k not in found]
@@ -258,12 +539,14 @@ class SqliteSeenStore:
             found.update((key, ARTICLE) for (key,) in rows)
         return found
 
+    @_guarded
     def ingested_files(self) -> set[DatasetFile]:
         rows = self._db.execute("SELECT path, size, mtime_ns FROM files")
         return {DatasetFile(path, size, mtime) for path, size, mtime in rows}
 
     # -- writes --------------------------------------------------------------------------
 
+    @_guarded
     def add_pages(self, keys: Iterable[str], kind: str, when: float) -> None:
         rows = [(key, kind, when) for key in set(keys)]
         if not rows:
@@ -275,6 +558,7 @@ class SqliteSeenStore:
                 rows,
             )
 
+    @_guarded
     def add_aliases(self, aliases: Mapping[str, str]) -> None:
         rows = [(s, t) for s, t in aliases.items() if s != t]
         if not rows:
@@ -282,6 +566,7 @@ class SqliteSeenStore:
         with self._write() as db:
             db.executemany("INSERT OR REPLACE INTO aliases (source, target) VALUES (?, ?)", rows)
 
+    @_guarded
     def add_articles(self, keys: Iterable[str], source: DatasetFile) -> None:
         with self._write() as db:
             # A file rewritten in place (same path, new size or mtime) replaces its keys.
@@ -296,10 +581,12 @@ class SqliteSeenStore:
                 ((key, file_id) for key in set(keys)),
             )
 
+    @_guarded
     def forget_files(self, paths: Iterable[str]) -> None:
         # ON DELETE CASCADE removes the file's keys; other files' copies stay.
         self._write_where_in("DELETE FROM files WHERE path IN ({})", paths)
 
+    @_guarded
     def prune(self, now: float) -> int:
         """Delete page observations older than the re-check interval (they no longer count)
         and aliases whose target is neither a stored article nor a remembered page."""
@@ -313,6 +600,7 @@ class SqliteSeenStore:
             )
             return pages.rowcount
 
+    @_guarded
     def add_pending(self, links: Mapping[str, str], when: float) -> int:
         rows = [(key, url, when) for key, url in links.items()]
         if not rows:
@@ -323,13 +611,16 @@ class SqliteSeenStore:
             )
             return max(cursor.rowcount, 0)
 
+    @_guarded
     def pending(self) -> list[PendingLink]:
         rows = self._db.execute("SELECT key, url, added_at, attempts FROM pending")
         return [PendingLink(*row) for row in rows]
 
+    @_guarded
     def count_attempts(self, keys: Iterable[str]) -> None:
         self._write_where_in("UPDATE pending SET attempts = attempts + 1 WHERE key IN ({})", keys)
 
+    @_guarded
     def remove_pending(self, keys: Iterable[str]) -> None:
         self._write_where_in("DELETE FROM pending WHERE key IN ({})", keys)
 
@@ -344,7 +635,10 @@ class SqliteSeenStore:
                 db.execute(statement.format(_marks(len(chunk))), chunk)
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self._db.close()
+        except sqlite3.Error as exc:  # a damaged file: it is moved aside at the next open
+            logger.warning("Closing the state %s: %s", self.path, exc)
 
     def _write(self) -> _Transaction:
         return _Transaction(self._db)
@@ -361,4 +655,11 @@ class _Transaction:
         return self._db
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        elif self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                # The error that got here says more (SQLite may have rolled back already).
+                logger.debug("ROLLBACK failed: %s", exc)
