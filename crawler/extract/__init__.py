@@ -114,7 +114,11 @@ def read_page(body: bytes | str, content_type: str | None = None) -> Page | Extr
     if tags > MAX_TAGS:
         # Parsing alone would cost a worker seconds and hundreds of MB (8 MB of 450,000
         # paragraphs: 4 s, 460 MB); no page of the network comes near.
-        return Extraction(None, f"too many tags for a page of the network ({tags})")
+        # Not judged, like an empty or binary answer: what it says of the site's markup
+        # is nothing, and the layout watch must not count it.
+        return Extraction(
+            None, f"too many tags for a page of the network ({tags})", kind=PageKind.ERROR
+        )
     try:
         return parse_page(decode_html(body, content_type))
     except NotHtml as exc:
