@@ -3,8 +3,13 @@ that the close removes; with SMN_DISK_QUEUE off, or a JOBDIR of the user's, it i
 
 from __future__ import annotations
 
+import fcntl
+import os
+import tempfile
+import time
 from pathlib import Path
 
+import pytest
 from scrapy import Request, Spider
 from scrapy.utils.test import get_crawler
 
@@ -58,3 +63,26 @@ def test_off_or_with_a_jobdir_it_is_scrapys(tmp_path: Path) -> None:
     assert own.dqdir is not None and Path(own.dqdir).is_relative_to(jobdir)
     own.close("finished")
     assert jobdir.is_dir()  # the user's, kept for resuming
+
+
+def test_the_queue_of_a_killed_run_is_removed_and_a_live_ones_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    old = time.time() - 3600
+    killed = tmp_path / "smn-requests-killed"
+    live = tmp_path / "smn-requests-live"
+    for directory in (killed, live):
+        (directory / "requests.queue").mkdir(parents=True)
+        (directory / ".lock").touch()
+        os.utime(directory, (old, old))
+    held = os.open(live / ".lock", os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX)  # a run still going
+    try:
+        scheduler, _ = _scheduler()
+        assert not killed.exists()
+        assert live.exists()
+        assert scheduler.dqdir is not None and Path(scheduler.dqdir).is_relative_to(tmp_path)
+        scheduler.close("finished")
+    finally:
+        os.close(held)
