@@ -112,7 +112,7 @@ SETTINGS: tuple[Setting, ...] = (
         "output",
     ),
     Setting(
-        "SMN_EXTRACT_TIMEOUT_SECONDS",
+        "SMN_EXTRACT_TIMEOUT",
         "float",
         30,
         "seconds a page may take in an extraction worker; past it the worker is replaced and"

@@ -5,7 +5,7 @@ core the pages go to a process pool (``SMN_EXTRACT_WORKERS`` processes, default:
 cores); with one, to a single thread, so the reactor at least keeps serving the network while
 a page is parsed.
 
-A page gets ``SMN_EXTRACT_TIMEOUT_SECONDS``: past it its worker is killed (the other pages
+A page gets ``SMN_EXTRACT_TIMEOUT``: past it its worker is killed (the other pages
 in flight get a second try in a fresh pool) and the page is counted as an extraction error,
 not judged, so the next run asks for it again. On SIGTERM or SIGINT the pool is abandoned:
 the workers are killed and the pages in flight come back as not judged at once, so a
@@ -13,7 +13,7 @@ shutdown never waits for a stuck page.
 
 Settings:
     SMN_EXTRACT_WORKERS: worker processes; 0 (default) means one per core, 1 means a thread.
-    SMN_EXTRACT_TIMEOUT_SECONDS: the time a page may take in a worker.
+    SMN_EXTRACT_TIMEOUT: the time a page may take in a worker.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class ExtractionPool:
         settings = crawler.settings
         return cls(
             worker_count(get_int(settings, "SMN_EXTRACT_WORKERS")),
-            get_float(settings, "SMN_EXTRACT_TIMEOUT_SECONDS"),
+            get_float(settings, "SMN_EXTRACT_TIMEOUT"),
         )
 
     def _start(self) -> Executor:
