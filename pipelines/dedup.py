@@ -13,6 +13,14 @@ columns are never read), so a URL stored by any earlier run is not stored again.
 
 Concurrent runs writing the same dataset do not see each other's rows of the run.
 
+A damaged dataset file (truncated, empty, not Parquet, a foreign schema, a damaged key
+column) is quarantined while seeding (:class:`crawler.dataset.keys.KeyReader`: moved to
+``<dataset>.quarantine``, logged at ERROR, counted in ``smn/dataset/quarantined`` and listed
+in ``smn/dataset/quarantined_files`` for the run report) and the seed goes on with the rest.
+A dataset that cannot be listed or read at all (permissions, I/O errors), or a damaged file
+that cannot be moved, closes the spider with reason ``output_error`` (exit code 4): going on
+without the seed would store duplicates of every known URL.
+
 Memory: the seed is the whole dataset, read again by every run; URLs and story hashes are
 held as 16-byte digests (a collision of two URLs has a chance near 2^-128 per pair) in a
 temporary SQLite file (:mod:`crawler.util.scratch`), so the crawler's memory does not grow with
@@ -37,8 +45,9 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 
 from crawler.dataset.files import published_files
-from crawler.dataset.keys import key_batches
+from crawler.dataset.keys import KeyReader
 from crawler.dataset.paths import dataset_dir
+from crawler.dataset.quarantine import record_in_stats
 from crawler.defaults import get_bool
 from crawler.network.urls import url_key
 from crawler.util.scratch import ScratchDb
@@ -95,11 +104,18 @@ class DedupPipeline:
         # crawler process (50 MB), and a file missing a column only lacks that column.
         # Sorted paths: the same first copy whatever the directory order.
         rows = 0
-        for file in sorted(published_files(path), key=lambda f: f.path):
-            for batch, n in key_batches(path / file.path):
-                self._seed_batch(batch, n)
-                rows += n
+        reader = KeyReader(path)
         assert self.crawler.stats is not None
+        try:
+            for file in sorted(published_files(path), key=lambda f: f.path):
+                keys = reader.read(file)  # None: gone, or damaged and quarantined
+                if keys is None:
+                    continue
+                for batch, n in keys.batches():
+                    self._seed_batch(batch, n)
+                    rows += n
+        finally:
+            record_in_stats(self.crawler.stats, reader.quarantined)
         self.crawler.stats.set_value("dedup/seed_rows", rows)
         logger.info("Dedup seeded with %d rows, %d URLs from %s", rows, len(self.known_urls), path)
 

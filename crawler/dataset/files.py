@@ -51,13 +51,22 @@ def _hidden(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
+def _listing_error(exc: OSError) -> None:
+    if not isinstance(exc, FileNotFoundError):
+        raise exc
+
+
 def published_files(root: Path) -> set[DatasetFile]:
     """Every published (final) Parquet file under ``root``; none when it does not exist.
 
     Readers (pyarrow, DuckDB) skip names starting with ``.`` or ``_``, and so does this: a
-    file being written, or left by a killed run, is never one of them."""
+    file being written, or left by a killed run, is never one of them.
+
+    OSError when a directory of the dataset cannot be listed (permissions, I/O): a listing
+    that silently missed a directory would let dedup store its articles again and the state
+    forget them. A directory removed while it is listed is no error."""
     found: set[DatasetFile] = set()
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_listing_error):
         dirnames[:] = [d for d in dirnames if not _hidden(d)]
         for name in filenames:
             if _hidden(name) or not name.endswith(".parquet"):
@@ -136,6 +145,9 @@ class PartFile:
                 schema,
                 compression=compression,
                 write_statistics=list(STATISTICS_COLUMNS),
+                # a CRC per page: `scrapy verify` (crawler.dataset.quarantine) finds any
+                # damaged byte of a page; readers that do not check them ignore them
+                write_page_checksum=True,
             )
         except Exception:
             self._release(unlink=True)

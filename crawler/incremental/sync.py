@@ -3,6 +3,12 @@
 Only published files count (:func:`crawler.dataset.files.published_files`), so a killed run's
 rows never reach the state. Of each new file only the ``url`` and ``canonical_url`` columns
 are read (:mod:`crawler.dataset.keys`).
+
+A damaged file is quarantined by the reader (moved out of the dataset, logged at ERROR) and
+not ingested: the sync report lists it (``quarantined``) and counts it as unreadable. One
+the dedup seed quarantined first is simply gone: forgotten, its articles fetched again. A
+dataset whose listing fails raises OSError and changes nothing: a partial listing would
+forget every file it missed.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.dataset.files import published_files
-from crawler.dataset.keys import URL_COLUMNS, key_batches
+from crawler.dataset.keys import URL_COLUMNS, FileKeys, KeyReader, read_keys
+from crawler.dataset.quarantine import Quarantined
 from crawler.incremental.store import SeenStore
 from crawler.network.urls import url_key
 
@@ -28,14 +35,21 @@ class SyncReport:
     forgotten: int
     """Files the store knew that are gone from the dataset (or changed)."""
     unreadable: int
-    """Files that could not be read; their articles stay unknown (fetched again)."""
+    """Files that could not be read, quarantined ones included; their articles stay unknown
+    (fetched again)."""
+    quarantined: tuple[Quarantined, ...] = ()
+    """Files this sync found damaged and moved out of the dataset."""
 
 
 def article_keys(path: Path) -> tuple[set[str], int]:
     """The url_key of every url and canonical_url in one Parquet file, and its row count."""
+    return _url_keys(read_keys(path, URL_COLUMNS))
+
+
+def _url_keys(file_keys: FileKeys) -> tuple[set[str], int]:
     keys: set[str] = set()
     rows = 0
-    for batch, n in key_batches(path, URL_COLUMNS, batch_size=65_536):
+    for batch, n in file_keys.batches(batch_size=65_536):
         rows += n
         for column in batch.values():
             for url in column:
@@ -62,11 +76,14 @@ def sync(store: SeenStore, root: Path) -> SyncReport:
     gone = {f.path for f in known - current}
     store.forget_files(gone)
     ingested = rows = unreadable = 0
+    reader = KeyReader(root, URL_COLUMNS)
     for file in sorted(current - known):
         try:
-            keys, count = article_keys(root / file.path)
-        except FileNotFoundError:
-            continue  # removed since the listing: nothing to know
+            # None: removed since the listing (nothing to know), or quarantined just now
+            file_keys = reader.read(file)
+            if file_keys is None:
+                continue
+            keys, count = _url_keys(file_keys)
         except Exception as exc:
             # Not ingested: its articles are fetched again and dedup decides, the safe side.
             logger.warning("Cannot read dataset file %s for the state: %s", file.path, exc)
@@ -75,4 +92,5 @@ def sync(store: SeenStore, root: Path) -> SyncReport:
         store.add_articles(keys, file)
         ingested += 1
         rows += count
-    return SyncReport(ingested, rows, len(gone), unreadable)
+    quarantined = tuple(reader.quarantined)
+    return SyncReport(ingested, rows, len(gone), unreadable + len(quarantined), quarantined)

@@ -7,7 +7,10 @@ status, articles (extracted, written, known articles skipped, duplicates, syndic
 drops by reason, lost), errors by kind, faults (retries, timeouts, size-cap cancels,
 robots.txt refusals, offsite requests, every download fault by kind, 5xx answers, broken
 feeds), the files written, the finish reason, the exit code and its reason
-(:mod:`crawler.outcome.judge`) and the layout watch (:mod:`crawler.outcome.layout_watch`).
+(:mod:`crawler.outcome.judge`), the layout watch (:mod:`crawler.outcome.layout_watch`) and
+the damaged dataset files the run moved to the quarantine (``quarantined``: path, reason and
+where it went, from the ``smn/dataset/quarantined_files`` stat; see
+:mod:`crawler.dataset.quarantine`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.crawl_id import filename_safe
+from crawler.dataset.quarantine import STAT_FILES as QUARANTINED_FILES
+from crawler.dataset.quarantine import quarantine_dir
 from crawler.downloadermiddlewares.faults import PREFIX as FAULTS
 from crawler.outcome.judge import (
     Outcome,
@@ -106,7 +111,20 @@ def build_report(
         "dataset": str(root) if root is not None else None,
         "files_written": [_relative(Path(f), root) for f in files],
         "layout_watch": watch_layout(stats, rules.layout).as_dict(),
+        "quarantined": _quarantined(stats),
     }
+
+
+def _quarantined(stats: Stats) -> list[dict[str, str]]:
+    """The files the run quarantined: ``{"path", "reason", "moved_to"}`` each."""
+    listed = stats.get(QUARANTINED_FILES)
+    if not isinstance(listed, list | tuple):
+        return []
+    out = []
+    for entry in listed:
+        if isinstance(entry, Mapping) and entry.get("path"):
+            out.append({k: str(entry.get(k) or "") for k in ("path", "reason", "moved_to")})
+    return out
 
 
 def write_report(directory: Path, report: Mapping[str, Any], *, replace: bool = True) -> Path:
@@ -157,10 +175,26 @@ def summary_lines(report: Mapping[str, Any], path: Path | None = None) -> list[s
         f"  layout watch: {len(watch['sites'])} sites, {judged} judged, "
         + (f"fired on {', '.join(watch['fired'])}" if watch["fired"] else "no change seen"),
     ]
+    quarantined = report.get("quarantined") or []
+    if quarantined:
+        lines.append(_quarantine_line(quarantined, report.get("dataset")))
     if path is not None:
         lines.append(f"  report: {path}")
     lines.append(report["outcome"]["line"])
     return lines
+
+
+_QUARANTINE_SHOWN = 5
+
+
+def _quarantine_line(quarantined: Sequence[Mapping[str, Any]], dataset: Any) -> str:
+    """``  quarantined: <path> (<reason>), ...; moved to <dataset>.quarantine/``."""
+    shown = ", ".join(f"{q['path']} ({q['reason']})" for q in quarantined[:_QUARANTINE_SHOWN])
+    more = len(quarantined) - _QUARANTINE_SHOWN
+    if more > 0:
+        shown += f" and {more} more (see the report)"
+    where = f"{quarantine_dir(Path(dataset))}/" if dataset else "<dataset>.quarantine/"
+    return f"  quarantined: {shown}; moved to {where}"
 
 
 def _other_faults(faults: Mapping[str, Any]) -> str:

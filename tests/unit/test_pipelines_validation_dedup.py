@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from scrapy import Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.test import get_crawler
 
 from crawler.items import Article
@@ -185,11 +185,14 @@ def test_dedup_without_dataset_or_disabled(tmp_path: Path) -> None:
         DedupPipeline.from_crawler(make_crawler(SMN_DEDUP_ENABLED=False))
 
 
-def test_unreadable_dataset_stops_the_crawl(tmp_path: Path) -> None:
+def test_a_damaged_file_no_longer_stops_the_crawl_it_is_quarantined(tmp_path: Path) -> None:
     out = tmp_path / "ds" / "year=2026" / "month=11"
     out.mkdir(parents=True)
     (out / "part-broken-00000.parquet").write_bytes(b"not parquet")
     dedup = DedupPipeline.from_crawler(make_crawler(SMN_OUTPUT=str(tmp_path / "ds")))
-    with pytest.raises(CloseSpider):
-        dedup.open_spider()
-    assert stats(dedup)["smn/error/dedup_seed"] == 1
+    dedup.open_spider()  # goes on
+    assert "smn/error/dedup_seed" not in stats(dedup)
+    assert stats(dedup)["smn/dataset/quarantined"] == 1
+    moved = tmp_path / "ds.quarantine" / "year=2026" / "month=11" / "part-broken-00000.parquet"
+    assert moved.read_bytes() == b"not parquet"
+    assert not (out / "part-broken-00000.parquet").exists()
