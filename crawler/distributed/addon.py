@@ -62,8 +62,9 @@ class RedisAddon:
         if not url:
             return
         settings.set(URL_SETTING, url, priority="addon")
-        settings.set("SCHEDULER", f"{_HERE}.scheduler.RedisScheduler", priority="addon")
-        # "project": crawler/settings.py names the single-machine filter at that priority.
+        # "project": crawler/settings.py names the single-machine scheduler and filter at
+        # that priority.
+        settings.set("SCHEDULER", f"{_HERE}.scheduler.RedisScheduler", priority="project")
         settings.set("DUPEFILTER_CLASS", f"{_HERE}.scheduler.RedisDupeFilter", priority="project")
         settings.set("SCHEDULER_PERSIST", True, priority="addon")
         settings.set("REDIS_URL", url, priority="addon")
