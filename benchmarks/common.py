@@ -324,12 +324,23 @@ def smn_command(output_dir: Path, settings: dict[str, str] | None = None) -> lis
     return [*scrapy_command(), "crawl", "smn", *settings_args(merged)]
 
 
-def bare_command(settings: dict[str, str] | None = None) -> list[str]:
-    """``scrapy runspider benchmarks/bare_spider.py``; run it outside the project directory
-    so that Scrapy's defaults, not the project's settings, apply."""
+def runspider_command(spider: str, settings: dict[str, str] | None = None) -> list[str]:
+    """``scrapy runspider benchmarks/<spider>``, politeness off; run it outside the project
+    directory so that Scrapy's defaults, not the project's settings, apply."""
     merged = {**FAST_SETTINGS, **(settings or {})}
-    spider = REPO / "benchmarks" / "bare_spider.py"
-    return [*scrapy_command(), "runspider", str(spider), *settings_args(merged)]
+    path = REPO / "benchmarks" / spider
+    return [*scrapy_command(), "runspider", str(path), *settings_args(merged)]
+
+
+def bare_command(settings: dict[str, str] | None = None) -> list[str]:
+    """``scrapy runspider benchmarks/bare_spider.py``: every link, nothing extracted."""
+    return runspider_command("bare_spider.py", settings)
+
+
+def lean_command(settings: dict[str, str] | None = None) -> list[str]:
+    """``scrapy runspider benchmarks/lean_spider.py``: article links only, nothing
+    extracted."""
+    return runspider_command("lean_spider.py", settings)
 
 
 def failed(result: RunResult, what: str) -> str:

@@ -1,26 +1,34 @@
-"""Crawl throughput: ``scrapy crawl smn`` end to end against bare Scrapy, on the replica.
+"""Crawl throughput: ``scrapy crawl smn`` end to end against two plain Scrapy spiders, on
+the replica.
 
     python benchmarks/throughput.py [--pages 5000] [--workers 0,1] [--concurrency 64]
-                                    [--repeat N] [--set NAME=VALUE ...]
+                                    [--repeat N] [--no-bare] [--no-lean]
+                                    [--set NAME=VALUE ...]
 
 The replica (``python -m replica.server --scale PAGES``) runs as its own process and is
 reached as a proxy, as in production. Each crawl is a subprocess with politeness off
-(AutoThrottle off, no download delay, CONCURRENT_REQUESTS and _PER_DOMAIN = --concurrency,
-robots.txt obeyed):
+(AutoThrottle off, no download delay, CONCURRENT_REQUESTS and _PER_DOMAIN = --concurrency;
+robots.txt obeyed by the smn crawl, not by the plain spiders, Scrapy's default):
 
 * ``bare scrapy``: benchmarks/bare_spider.py, Scrapy's defaults, same entry points and
   links, nothing extracted or written;
+* ``lean scrapy``: benchmarks/lean_spider.py, the leanest honest baseline, what a user
+  writes in a day with Scrapy alone: same entry points, then only article links (and the
+  archive pages listing them), found by a regex over the raw bytes and each requested once,
+  nothing parsed, extracted or written; Scrapy's defaults but the smn crawl's
+  CONCURRENT_ITEMS;
 * ``smn, N workers``: ``scrapy crawl smn`` writing its Parquet dataset into a temp dir,
   with ``SMN_EXTRACT_WORKERS=N`` (0 = the default, one per core; 1 = a thread).
 
 Printed per crawl: responses ("pages", robots.txt and redirects included), articles
 written, seconds (engine start to close, and the process's wall time), pages per second and
-its ratio to the bare spider (by crawl seconds, and by wall seconds: start-up, the pool's
-start and the pipelines' closing work included), and the CPU seconds of the crawler
-process, its extraction workers and the replica server: on a small machine they share the
-same cores, so "cores busy" (CPU seconds / wall seconds) says how many cores were kept
-busy, and the last column the CPU seconds every other process of the machine took
-meanwhile (near zero for clean figures: on a shared machine, other jobs steal the cores).
+its ratios to the bare and to the lean spider (by crawl seconds, and by wall seconds:
+start-up, the pool's start and the pipelines' closing work included), and the CPU seconds
+of the crawler process, its extraction workers and the replica server: on a small machine
+they share the same cores, so "cores busy" (CPU seconds / wall seconds) says how many cores
+were kept busy, and the last column the CPU seconds every other process of the machine
+took meanwhile (near zero for clean figures: on a shared machine, other jobs steal the
+cores).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from benchmarks.common import (
     bare_command,
     crawl_env,
     failed,
+    lean_command,
     machine,
     replica,
     run_measured,
@@ -71,14 +80,20 @@ def _workers(text: str) -> list[int]:
     return values
 
 
-def run_bare(rep: ReplicaProcess, settings: dict[str, str], timeout: float) -> Measured:
-    with tempfile.TemporaryDirectory(prefix="smn-bench-bare-") as cwd:
+BARE = "bare scrapy"
+LEAN = "lean scrapy"
+
+
+def run_baseline(
+    rep: ReplicaProcess, label: str, settings: dict[str, str], timeout: float
+) -> Measured:
+    """One of the plain Scrapy spiders: ``BARE`` or ``LEAN``."""
+    command = bare_command(settings) if label == BARE else lean_command(settings)
+    with tempfile.TemporaryDirectory(prefix="smn-bench-plain-") as cwd:
         before = rep.cpu_seconds()
         # Outside the project directory: Scrapy's defaults, not the project's settings.
-        result = run_measured(
-            bare_command(settings), env=crawl_env(rep), cwd=Path(cwd), timeout=timeout
-        )
-        return Measured("bare scrapy", result, rep.cpu_seconds() - before)
+        result = run_measured(command, env=crawl_env(rep), cwd=Path(cwd), timeout=timeout)
+        return Measured(label, result, rep.cpu_seconds() - before)
 
 
 def run_smn(
@@ -106,15 +121,27 @@ def median(runs: list[Measured]) -> Measured:
     return ordered[(len(ordered) - 1) // 2]
 
 
+def _wall_rate(m: Measured) -> float:
+    return m.result.pages / m.result.wall_s if m.result.wall_s else 0.0
+
+
+def _ratios(m: Measured, base: Measured | None) -> tuple[float | str, float | str]:
+    """Pages/s of ``m`` over the baseline's, by crawl and by wall seconds ("-" without it)."""
+    if base is None:
+        return "-", "-"
+    crawl = m.pages_per_s / base.pages_per_s if base.pages_per_s else 0.0
+    wall = _wall_rate(m) / _wall_rate(base) if _wall_rate(base) else 0.0
+    return crawl, wall
+
+
 def report(runs: list[Measured]) -> str:
-    bare = next((m for m in runs if m.label == "bare scrapy"), None)
+    bare = next((m for m in runs if m.label == BARE), None)
+    lean = next((m for m in runs if m.label == LEAN), None)
     rows = []
     for m in runs:
         r = m.result
-        ratio = m.pages_per_s / bare.pages_per_s if bare and bare.pages_per_s else 0.0
-        wall_rate = r.pages / r.wall_s if r.wall_s else 0.0
-        bare_wall = bare.result.pages / bare.result.wall_s if bare and bare.result.wall_s else 0
-        wall_ratio = wall_rate / bare_wall if bare_wall else 0.0
+        ratio, wall_ratio = _ratios(m, bare)
+        lean_ratio, lean_wall_ratio = _ratios(m, lean)
         cpu = r.usage.main_cpu_s + r.usage.children_cpu_s + m.replica_cpu_s
         others = max(0.0, r.machine_busy_s - cpu)
         rows.append(
@@ -127,6 +154,8 @@ def report(runs: list[Measured]) -> str:
                 m.pages_per_s,
                 ratio,
                 wall_ratio,
+                lean_ratio,
+                lean_wall_ratio,
                 r.usage.main_cpu_s,
                 r.usage.children_cpu_s,
                 m.replica_cpu_s,
@@ -144,6 +173,8 @@ def report(runs: list[Measured]) -> str:
             "pages/s",
             "vs bare",
             "vs bare (wall)",
+            "vs lean",
+            "vs lean (wall)",
             "crawler cpu s",
             "workers cpu s",
             "replica cpu s",
@@ -156,7 +187,8 @@ def report(runs: list[Measured]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Crawl throughput of scrapy crawl smn against bare Scrapy on the replica."
+        description="Crawl throughput of scrapy crawl smn against plain Scrapy spiders on the"
+        " replica."
     )
     parser.add_argument(
         "--pages", type=int, default=5000, help="synthetic articles the replica serves"
@@ -171,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, default=64, help="CONCURRENT_REQUESTS(_PER_DOMAIN)"
     )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare Scrapy baseline")
+    parser.add_argument("--no-lean", action="store_true", help="skip the lean Scrapy baseline")
     parser.add_argument(
         "--repeat",
         type=int,
@@ -197,9 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     trials: list[list[Measured]] = []
     with replica(args.pages) as rep:
         for _ in range(max(1, args.repeat)):
-            # Interleaved (bare, smn, smn, bare, ...): a machine that slows down mid-run
-            # slows every configuration alike.
-            trial = [] if args.no_bare else [run_bare(rep, settings, args.timeout)]
+            # Interleaved (bare, lean, smn, smn, bare, ...): a machine that slows down
+            # mid-run slows every configuration alike.
+            baselines = [b for b, off in ((BARE, args.no_bare), (LEAN, args.no_lean)) if not off]
+            trial = [run_baseline(rep, b, settings, args.timeout) for b in baselines]
             for workers in args.workers:
                 trial.append(run_smn(rep, workers, smn_settings, args.timeout))
             trials.append(trial)

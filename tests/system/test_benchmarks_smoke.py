@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run(script: str, *args: str, timeout: float = 120) -> str:
@@ -49,8 +49,8 @@ def test_extraction() -> None:
 
 def test_throughput() -> None:
     out = run("throughput.py", "--pages", "50", "--workers", "2")
-    assert has_table(out, "crawl", "pages", "pages/s", "vs bare")
-    assert "bare scrapy" in out and "smn, 2 workers" in out
+    assert has_table(out, "crawl", "pages", "pages/s", "vs bare", "vs lean")
+    assert "bare scrapy" in out and "lean scrapy" in out and "smn, 2 workers" in out
 
 
 def test_memory() -> None:
