@@ -39,15 +39,20 @@ class Article:
     category: str | None = None
     """The kicker above the headline ("WAR REPORT"), None if none."""
     byline: str | None = None
-    """The byline without its leading "by": "AFP Staff Writers", "Sebastian Smith"."""
+    """The byline without its leading "by": "AFP Staff Writers", "Sebastian Smith", "Jane Doe
+    for SpaceDaily"; None when there is none or what stands there cannot be one."""
     authors: list[str] = field(default_factory=list)
-    """Person names in the byline; empty for "Staff Writers" bylines."""
+    """Person names in the byline, as printed ("Sebastian SMITH"); empty for "Staff Writers"
+    bylines; "Jane Doe for SpaceDaily" gives "Jane Doe"."""
     agency: str | None = None
-    """The agency in the dateline: AFP, UPI, SPX, IANS, ESA, ..."""
+    """The agency in the dateline: AFP, UPI, SPX, XNA, Interfax, IANS, ESA, ...; None when the
+    dateline names none ("Houston - Apr 12, 2001")."""
     dateline: str | None = None
-    """The place in the dateline: "Beijing", "Washington DC"."""
+    """The place in the dateline: "Beijing", "Washington DC", "St. Petersburg FL"; a place
+    printed in capitals is title-cased, codes kept ("NAIROBI" -> "Nairobi")."""
     published_date: dt.date | None = None
-    """From the dateline, else the page's metadata; never after the fetch date."""
+    """From the dateline, else the page's metadata; never before 1995 nor after the fetch
+    date."""
     description: str | None = None
     """The meta description, else the first paragraph."""
     image_url: str | None = None

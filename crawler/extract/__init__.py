@@ -1,8 +1,10 @@
 """The boilerplate stripper: a clean article record from any Space Media Network page.
 
 ``extract_article(body, url)`` returns an ``Article`` or None (and logs why); it never raises.
-The network's own layouts are tried first (``classic``, then ``modern``); a page of neither
-goes to trafilatura with the network's boilerplate cut from its output (``fallback``).
+The network's own layouts are tried first (``classic``, ``modern``, then ``legacy`` for the
+older pages without the classic markers); a page none of them reads goes to trafilatura with
+the network's boilerplate cut from its output (``fallback``), if it is a page of the network.
+Every field is checked before it is written (:mod:`crawler.extract.checks`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from dataclasses import dataclass
 from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
-from crawler.extract.blocks import page_blocks
+from crawler.extract.blocks import BlockPage, page_blocks
+from crawler.extract.checks import (
+    FieldNotes,
+    agency_problem,
+    checked,
+    checked_byline,
+    choose_date,
+    choose_title,
+    label_problem,
+    place_problem,
+)
 from crawler.extract.decode import decode_html
 from crawler.extract.fields import (
     authors_of,
@@ -25,6 +37,7 @@ from crawler.extract.fields import (
     word_count,
 )
 from crawler.extract.layouts import KNOWN_LAYOUTS, LAYOUTS
+from crawler.extract.origin import not_ours
 from crawler.extract.page import NotHtml, Page, jsonld_text, parse_page
 from crawler.extract.parts import NotArticle, Parts
 from crawler.items import Article, RelatedLink
@@ -42,7 +55,7 @@ __all__ = [
 ]
 
 # Bump whenever a change can alter any extracted field.
-EXTRACTOR_VERSION = "1.1.0"
+EXTRACTOR_VERSION = "1.2.0"
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +88,16 @@ class Extraction:
     reason: str | None = None
     """Why the page gave no article (None when it gave one), for people: never parsed."""
     layout: str | None = None
-    """The layout that recognised the page: "classic", "modern", "fallback" or None."""
+    """The layout that read (or last tried) the page: "classic", "modern", "legacy",
+    "fallback" or None."""
     kind: PageKind = PageKind.OTHER
     """What the page is: ``ARTICLE`` when it gave one."""
+    implausible: tuple[tuple[str, str], ...] = ()
+    """(field, why) of each value that could not be right and was written as null (or
+    replaced by the next source): counted as ``smn/fields/implausible/<field>``."""
+    disagreements: tuple[tuple[str, str], ...] = ()
+    """(field, what) of each field whose sources disagreed (the dateline's date and
+    ``article:published_time``, the ``<h1>`` and og:title): ``smn/fields/disagree/<field>``."""
 
 
 def extract_article(
@@ -147,27 +167,48 @@ def _extract_page(page: Page, url: str, fetched_at: dt.datetime) -> Extraction:
     if _is_error_page(page):
         return Extraction(None, f"error page: {page.title_tag or 'no title'}")
     bp = page_blocks(page.root)
-    layout = next((layout for layout in LAYOUTS if layout.detect(page, bp)), None)
-    try:
-        if layout is not None:
+    parts: Parts | None = None
+    tried: NotArticle | None = None
+    for layout in LAYOUTS:
+        if not layout.detect(page, bp):
+            continue
+        try:
             parts = layout.extract(page, url, bp)
-        elif _larger_than(page, FALLBACK_MAX_ELEMENTS):
-            # trafilatura on a huge page costs a worker half a minute and a gigabyte (8 MB
-            # of 450,000 paragraphs: 34 s, 1.2 GB), and no network story is that big.
-            too_large = f"over {FALLBACK_MAX_ELEMENTS} elements"
-            raise NotArticle(f"no known layout, and too large for the fallback ({too_large})")
-        else:
-            # Imported on first use: trafilatura costs the crawler process (which only
-            # unpickles the workers' results) memory and start-up time for nothing; the
-            # workers import it when they start (crawler.extraction.worker.warm_up).
-            from crawler.extract import fallback
+        except NotArticle as exc:
+            if exc.final or exc.kind is PageKind.LISTING:
+                return Extraction(None, str(exc), layout=layout.name, kind=exc.kind)
+            # The layout found none of its landmarks: a later one (or the fallback) may.
+            tried = tried or exc
+            continue
+        break
+    if parts is None:
+        try:
+            parts = _fallback(page, url, bp)
+        except NotArticle as exc:
+            reason = str(exc)
+            if tried is not None and str(tried) != reason:
+                reason = f"{reason} (network reading: {tried})"
+            return Extraction(None, reason, layout="fallback", kind=exc.kind)
+    return _checked(page, parts, url, fetched_at)
 
-            parts = fallback.extract(page, url)
-    except NotArticle as exc:
-        name = layout.name if layout is not None else "fallback"
-        return Extraction(None, str(exc), layout=name, kind=exc.kind)
-    article = _record(page, parts, url, fetched_at)
-    return Extraction(article, layout=parts.layout, kind=PageKind.ARTICLE)
+
+def _fallback(page: Page, url: str, bp: BlockPage) -> Parts:
+    """trafilatura's reading of a page no layout of the network reads; only for pages of
+    the network (a page of another site is no article of the dataset)."""
+    if _larger_than(page, FALLBACK_MAX_ELEMENTS):
+        # trafilatura on a huge page costs a worker half a minute and a gigabyte (8 MB
+        # of 450,000 paragraphs: 34 s, 1.2 GB), and no network story is that big.
+        too_large = f"over {FALLBACK_MAX_ELEMENTS} elements"
+        raise NotArticle(f"no known layout, and too large for the fallback ({too_large})")
+    foreign = not_ours(page, url, marks=True, bp=bp)
+    if foreign is not None:
+        raise NotArticle(foreign)
+    # Imported on first use: trafilatura costs the crawler process (which only unpickles
+    # the workers' results) memory and start-up time for nothing; the workers import it
+    # when they start (crawler.extraction.worker.warm_up).
+    from crawler.extract import fallback
+
+    return fallback.extract(page, url)
 
 
 def _larger_than(page: Page, elements: int) -> bool:
@@ -199,20 +240,45 @@ def _canonical(page: Page, url: str) -> str:
     return url
 
 
-def _published(parts: Parts, page: Page, fetched: dt.date) -> dt.date | None:
-    candidates: list[dt.date | None] = []
-    if parts.dateline is not None:
-        candidates.append(parts.dateline.date)
-    candidates.append(parse_iso_date(parts.metadata_date))
-    candidates.extend(parse_iso_date(page.meta.get(key)) for key in _METADATA_DATES)
-    candidates.append(parse_iso_date(jsonld_text(page.jsonld.get("datePublished"))))
-    for date in candidates:
-        if date is not None and date <= fetched:
-            return date
-    return None
+def _metadata_dates(parts: Parts, page: Page) -> list[dt.date | None]:
+    dates = [parse_iso_date(parts.metadata_date)]
+    dates.extend(parse_iso_date(page.meta.get(key)) for key in _METADATA_DATES)
+    dates.append(parse_iso_date(jsonld_text(page.jsonld.get("datePublished"))))
+    return dates
 
 
-def _record(page: Page, parts: Parts, url: str, fetched_at: dt.datetime) -> Article:
+def _checked(page: Page, parts: Parts, url: str, fetched_at: dt.datetime) -> Extraction:
+    """The record of a page's parts, every field checked (:mod:`crawler.extract.checks`)."""
+    notes = FieldNotes()
+    title = choose_title(
+        [
+            parts.title,
+            page.meta.get("og:title"),
+            jsonld_text(page.jsonld.get("headline")),
+            page.title_tag,
+        ],
+        notes,
+    )
+    if title is None:
+        return Extraction(
+            None,
+            "no plausible headline",
+            layout=parts.layout,
+            implausible=tuple(notes.implausible),
+        )
+    article = _record(page, parts, url, fetched_at, title, notes)
+    return Extraction(
+        article,
+        layout=parts.layout,
+        kind=PageKind.ARTICLE,
+        implausible=tuple(notes.implausible),
+        disagreements=tuple(notes.disagreements),
+    )
+
+
+def _record(
+    page: Page, parts: Parts, url: str, fetched_at: dt.datetime, title: str, notes: FieldNotes
+) -> Article:
     # Garbage bytes inside a body (a broken server, a corrupted page) are no paragraph.
     paragraphs = [
         p for p in (without_controls(fold_text(p)) for p in parts.paragraphs) if not is_junk(p)
@@ -241,23 +307,38 @@ def _record(page: Page, parts: Parts, url: str, fetched_at: dt.datetime) -> Arti
         or (paragraphs[0] if paragraphs else None)
     )
     lang = (page.root.get("lang") or page.meta.get("content-language") or "en").strip()
-    byline = fold_text(parts.byline).strip() if parts.byline else None
     if fetched_at.tzinfo is None:
         fetched_at = fetched_at.replace(tzinfo=dt.UTC)
+    title = fold_text(title).strip()
+    byline = checked_byline(fold_text(parts.byline).strip() if parts.byline else None, notes)
     dateline = parts.dateline
+    place = fold_text(dateline.place).strip() if dateline and dateline.place else None
+    place = checked("dateline", place, place and place_problem(place), notes)
+    agency = dateline.agency if dateline else None
+    agency = checked("agency", agency, agency and agency_problem(agency), notes)
+    category = parts.category
+    category = checked("category", category, category and label_problem(category, title), notes)
+    section = parts.section
+    section = checked("section", section, section and label_problem(section, title), notes)
+    published = choose_date(
+        dateline.date if dateline else None,
+        _metadata_dates(parts, page),
+        fetched_at.astimezone(dt.UTC).date(),
+        notes,
+    )
     return Article(
         url=url,
         canonical_url=canonical,
         site=site.domain if site else host.lower().removeprefix("www."),
-        title=fold_text(parts.title).strip(),
+        title=title,
         text=text,
-        section=parts.section,
-        category=parts.category,
+        section=section,
+        category=category,
         byline=byline,
         authors=authors_of(byline),
-        agency=dateline.agency if dateline else None,
-        dateline=fold_text(dateline.place) if dateline and dateline.place else None,
-        published_date=_published(parts, page, fetched_at.astimezone(dt.UTC).date()),
+        agency=agency,
+        dateline=place,
+        published_date=published,
         description=fold_text(description).strip() if description else None,
         image_url=_absolute(url, image),
         related_links=[RelatedLink(url=u, text=fold_text(t)) for u, t in parts.related_links],

@@ -8,7 +8,6 @@ Each block remembers the few things about its context the extractors need.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -92,7 +91,6 @@ SKIP_TAGS = frozenset(
     }
 )
 _HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
-_SPACES = re.compile(r"\s+")
 _MAX_DEPTH = 400
 
 
@@ -153,6 +151,7 @@ class _Walker:
         "_heading",
         "_in_h1",
         "_li",
+        "_pre",
         "_tables",
         "blocks",
         "comments",
@@ -161,12 +160,13 @@ class _Walker:
     def __init__(self) -> None:
         self.blocks: list[Block] = []
         self.comments: list[tuple[int, str]] = []
-        self._cls_stack: list[str] = []
+        self._cls_stack: list[frozenset[str]] = []
         self._cls_words: frozenset[str] = frozenset()
         self._in_h1 = 0
         self._li = 0
         self._tables = 0
         self._heading = 0
+        self._pre = 0
         self._anchor: tuple[str, list[str]] | None = None
         self._current: Block | None = None
 
@@ -175,17 +175,28 @@ class _Walker:
         if block is None:
             return
         self._current = None
-        text = _SPACES.sub(" ", "".join(block.parts)).strip()
+        text = " ".join("".join(block.parts).split())
         if text:
             block.text = text
             self.blocks.append(block)
 
-    def _add(self, text: str | None) -> None:
-        if not text:
+    def _add_lines(self, text: str) -> None:
+        # Inside <pre> a line break is a break between lines, as <br> elsewhere.
+        first, *lines = text.split("\n")
+        if first:
+            self._add(first)
+        for line in lines:
+            self._flush()
+            if line:
+                self._add(line)
+
+    def _add(self, text: str) -> None:
+        if self._pre and "\n" in text:
+            self._add_lines(text)
             return
         block = self._current
         if block is None:
-            if not text.strip():
+            if text.isspace():
                 return
             block = self._current = Block(
                 index=len(self.blocks),
@@ -207,19 +218,22 @@ class _Walker:
             if tag is etree.Comment:
                 self._flush()
                 self.comments.append((len(self.blocks), el.text or ""))
-            self._add(el.tail)
+            tail = el.tail
+            if tail:
+                self._add(tail)
             return
-        tag = tag.lower()
         if tag in SKIP_TAGS or depth > _MAX_DEPTH:
-            self._add(el.tail)
+            tail = el.tail
+            if tail:
+                self._add(tail)
             return
         block = tag in BLOCK_TAGS
         if block:
             self._flush()
         cls = el.get("class")
         if cls:
-            self._cls_stack.append(cls.lower())
-            self._cls_words = frozenset(" ".join(self._cls_stack).split())
+            self._cls_stack.append(self._cls_words)
+            self._cls_words = self._cls_words | frozenset(cls.lower().split())
         is_anchor = tag == "a" and self._anchor is None
         if is_anchor:
             self._anchor = (el.get("href") or "", [])
@@ -231,7 +245,11 @@ class _Walker:
             self._li += 1
         elif tag in _HEADING_TAGS:
             self._heading += 1
-        self._add(el.text)
+        elif tag == "pre":
+            self._pre += 1
+        text = el.text
+        if text:
+            self._add(text)
         for child in el:
             self.walk(child, depth + 1)
         if tag == "h1":
@@ -242,18 +260,21 @@ class _Walker:
             self._li -= 1
         elif tag in _HEADING_TAGS:
             self._heading -= 1
+        elif tag == "pre":
+            self._pre -= 1
         if is_anchor and self._anchor is not None:
             href, texts = self._anchor
             self._anchor = None
-            link_text = _SPACES.sub(" ", "".join(texts)).strip()
+            link_text = " ".join("".join(texts).split())
             if self._current is not None and href:
                 self._current.links.append((href, link_text))
         if cls:
-            self._cls_stack.pop()
-            self._cls_words = frozenset(" ".join(self._cls_stack).split())
+            self._cls_words = self._cls_stack.pop()
         if block:
             self._flush()
-        self._add(el.tail)
+        tail = el.tail
+        if tail:
+            self._add(tail)
 
 
 def page_blocks(root: HtmlElement) -> BlockPage:

@@ -1,12 +1,14 @@
 """What the extractors know of each layout of the network, as data.
 
 Everything here is observed markup or wording of Space Media Network pages (see
-``../shared/SMN-SITES.md``); the extractors in ``classic`` and ``modern`` only interpret it.
-XPaths are compiled once, at import.
+``../shared/SMN-SITES.md``, including "What the text of real pages shows" for the older
+pages' boilerplate and captions); the layouts (``classic``, ``modern``, ``legacy``) only
+interpret it. XPaths are compiled once, at import.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 
@@ -26,7 +28,8 @@ class ClassicLayout:
     byline_classes: frozenset[str]
     """Classes a byline element may carry."""
     header_window: int
-    """How many blocks after the headline may hold the byline and dateline."""
+    """How many blocks after the headline may hold the byline and dateline (the header zone
+    may hold a caption, a summary, a pull-quote and a list of unrelated headlines)."""
 
 
 CLASSIC = ClassicLayout(
@@ -34,7 +37,7 @@ CLASSIC = ClassicLayout(
     body_end_comments=("related links",),
     dateline_classes=frozenset({"bhs"}),
     byline_classes=frozenset({"bdl", "byline", "author", "bylines"}),
-    header_window=8,
+    header_window=40,
 )
 
 
@@ -203,6 +206,42 @@ STOP_PREFIXES = (
     "spacedaily contributor",
     "spacedaily monthly supporter",
 )
+# The boilerplate of older pages (before about 2010), by wording: it ends the body. Compared
+# with the block's key (lower case, edges stripped); words may run together
+# ("CommunityEmail This ArticleComment On This Article").
+LEGACY_STOP = re.compile(
+    r"^(?:"
+    r"community\s*(?:email\s*this\s*article|comment\s*on\s*this\s*article|$)"
+    r"|email\s*this\s*article|comment\s*on\s*this\s*article|printer\s*friendly\s*version$"
+    r"|(?:newsletters|xml\s*feeds)\s*::"
+    r"|all\s+rights\s+reserved"
+    r"|(?:copyright\s*)?(?:\(c\)|©)\s*(?:19|20)\d\d"
+    r"|copyright\s*(?:19|20)\d\d"
+    r"|source\s*:\s*[^.:]{2,60}$"
+    r"|subscribe\s+to\s+\S+\s+express"
+    r"|search\s+\S+(?:daily|war|mart|nightly|travel)(?:\.com)?$"
+    r"|\S+(?:daily|war|mart|nightly|travel)\.com$"
+    r"|[a-z]+[.\s]wire$"
+    r"|share\s+this\s+article"
+    r")"
+)
+# Photo captions: never body text, wherever they stand (header zone or body). How they start,
+# and words they hold anywhere.
+CAPTION_START = re.compile(
+    r"(?:file\s+(?:photo|image|picture|pic)\b|(?:photo|image|picture)(?:graph)?\s*(?:credit)?\s*:"
+    r"|illustration\s*:|(?:an\s+)?artist'?s?['’]?s?\s+(?:concept|impression|illustration"
+    r"|rendering)\b)",
+    re.IGNORECASE,
+)
+CAPTION_WORDS = (
+    "afp photo",
+    "(afp/",
+    "( afp /",
+    "illustration only",
+    "file photo",
+    "for a larger version of this image",
+)
+_CAPTION_MAX_CHARS = 400
 # Lines dropped wherever they stand in a body (ad labels), without ending it.
 DROP_EXACT = frozenset(
     {
@@ -233,6 +272,16 @@ LEAK_PHRASES = (
     "SpaceDaily Monthly Supporter",
     "$5 Billed Once",
     "RELATED CONTENT",
+    "Email This Article",
+    "Comment On This Article",
+    "All rights reserved. (c)",
+    "Sections of the information displayed on this page",
+    "The material on this page",
+    "Newsletters ::",
+    "XML Feeds ::",
+    "Comment on this article via your Facebook",
+    "Wire Stories are copyright",
+    "Subscribe To SpaceDaily Express",
 )
 
 _EDGE = string.punctuation + string.whitespace + "\u00a0“”‘’–—…•·|»«›‹"
@@ -249,7 +298,19 @@ def is_stop(text: str) -> bool:
     """Whether a block is network boilerplate that ends the article body."""
     if len(text) <= _LONGEST_EXACT and block_key(text) in STOP_EXACT:
         return True
-    return block_key(text[:_LONGEST_PREFIX]).startswith(STOP_PREFIXES)
+    key = block_key(text[:_LONGEST_PREFIX])
+    return key.startswith(STOP_PREFIXES) or LEGACY_STOP.match(key) is not None
+
+
+def is_caption(text: str) -> bool:
+    """Whether a block is a photo caption ("File Photo: ...", "... (AFP Photo)",
+    "illustration only")."""
+    if len(text) > _CAPTION_MAX_CHARS:
+        return False
+    if CAPTION_START.match(text):
+        return True
+    lowered = text.lower()
+    return any(w in lowered for w in CAPTION_WORDS)
 
 
 def is_drop(text: str) -> bool:

@@ -7,7 +7,7 @@ from urllib.parse import urljoin
 
 from crawler.extract.blocks import Block
 from crawler.extract.boilerplate import is_stop
-from crawler.extract.fields import Dateline
+from crawler.extract.datelines import Dateline
 from crawler.protocol import PageKind
 
 _SKIP_LINK_SCHEMES = ("javascript:", "mailto:", "#", "tel:")
@@ -19,9 +19,12 @@ class NotArticle(Exception):
     """The page is valid HTML but no article: its message says why, its ``kind`` what it is
     instead (a listing, or another page)."""
 
-    def __init__(self, reason: str, kind: PageKind = PageKind.OTHER) -> None:
+    def __init__(self, reason: str, kind: PageKind = PageKind.OTHER, *, final: bool = True) -> None:
         super().__init__(reason)
         self.kind = kind
+        self.final = final
+        """False when another of the network's layouts (or the fallback) may still read the
+        page: the layout recognised it but found none of its landmarks."""
 
 
 @dataclass(slots=True)

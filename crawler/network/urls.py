@@ -19,10 +19,16 @@ _ASSET = re.compile(
     r"|mp4|m4a|wav|avi|mov|wmv|flv|swf|css|js|json|txt|exe|dmg|iso|woff2?|ttf|eot)$",
     re.IGNORECASE,
 )
-# Article URLs of both layouts: /reports/Title_999.html, /news/topic-03zb.html, /<slug>/.
+# Article URLs of every era: /reports/Title_999.html (older ones without _999),
+# /news/topic-03zb.html (before 2005; the letters run on: gps-04zzzzzzzf), the AFP wire pages
+# /2004/040612083015.ab3kx9qe.html (2002-2007: the folder's year, a yymmddhhmmss id, eight
+# letters or digits) and /afp/260112083015.ab3kx9qe.html (SpaceDaily, 2026), and the newer
+# platform's /<slug>/.
 _ARTICLE_PATH = re.compile(
-    r"^/(?:reports/[^/]+\.html?|news/[a-z0-9_]+-\d\d[a-z]+\.html?|(?!category/|tag/|page/|feed"
-    r"|author/|wp-|archive)[a-z0-9]+(?:-[a-z0-9]+){3,}/?)$",
+    r"^/(?:reports/[^/]+\.html?"
+    r"|news/[a-z0-9_]+(?:-[a-z0-9_]+)*-\d\d[a-z]+\.html?"
+    r"|(?:(?:19|20)\d\d|afp)/\d{12}\.[a-z0-9]{8}\.html?"
+    r"|(?!category/|tag/|page/|feed|author/|wp-|archive)[a-z0-9]+(?:-[a-z0-9]+){3,}/?)$",
     re.IGNORECASE,
 )
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,7 @@ def build_report(
         "files_written": [_relative(Path(f), root) for f in files],
         "layout_watch": watch_layout(stats, rules.layout).as_dict(),
         "quarantined": _quarantined(stats),
+        "fields": _fields(stats),
     }
 
 
@@ -175,6 +177,9 @@ def summary_lines(report: Mapping[str, Any], path: Path | None = None) -> list[s
         f"  layout watch: {len(watch['sites'])} sites, {judged} judged, "
         + (f"fired on {', '.join(watch['fired'])}" if watch["fired"] else "no change seen"),
     ]
+    fields = report.get("fields")
+    if fields and (fields["implausible"] or fields["disagree"]):
+        lines.append(_fields_line(fields))
     quarantined = report.get("quarantined") or []
     if quarantined:
         lines.append(_quarantine_line(quarantined, report.get("dataset")))
@@ -185,6 +190,43 @@ def summary_lines(report: Mapping[str, Any], path: Path | None = None) -> list[s
 
 
 _QUARANTINE_SHOWN = 5
+_SITE_FIELDS = re.compile(r"^smn/site/([^/]+)/(implausible|disagree)/(\w+)$")
+
+
+def _fields(stats: Stats) -> dict[str, Any]:
+    """Fields written as null for failing a plausibility check, and fields whose sources
+    disagreed (crawler/extract/checks.py), in all and per site."""
+    sites: dict[str, dict[str, dict[str, int]]] = {}
+    for key, value in stats.items():
+        match = _SITE_FIELDS.match(key)
+        if match and isinstance(value, int):
+            site, what, name = match.groups()
+            entry = sites.setdefault(site, {"implausible": {}, "disagree": {}})
+            entry[what][name] = value
+    return {
+        "implausible": counts_under(stats, "smn/fields/implausible"),
+        "disagree": counts_under(stats, "smn/fields/disagree"),
+        "sites": dict(sorted(sites.items())),
+    }
+
+
+def _fields_line(fields: Mapping[str, Any]) -> str:
+    """``  fields: 5 written as null (spacewar.com: byline 3); sources disagree 14 (...)``."""
+
+    def per_site(what: str) -> str:
+        parts = [
+            f"{site}: " + ", ".join(f"{name} {n}" for name, n in sorted(entry[what].items()))
+            for site, entry in fields["sites"].items()
+            if entry[what]
+        ]
+        return f" ({'; '.join(parts)})" if parts else ""
+
+    nulls = sum(fields["implausible"].values())
+    disagree = sum(fields["disagree"].values())
+    return (
+        f"  fields: {nulls} written as null{per_site('implausible')}; "
+        f"sources disagree {disagree}{per_site('disagree')}"
+    )
 
 
 def _quarantine_line(quarantined: Sequence[Mapping[str, Any]], dataset: Any) -> str:

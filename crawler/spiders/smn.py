@@ -24,13 +24,20 @@ from scrapy.exceptions import UsageError
 from scrapy.http import Response, TextResponse
 
 from crawler.defaults import default, get_int
+from crawler.extract import Extraction
 from crawler.extraction.pool import ExtractionPool
 from crawler.items import Article
 from crawler.network.feeds import NotAFeed, read_feed
 from crawler.network.hosts import AllowedHosts
 from crawler.network.sites import Site, select_sites
-from crawler.network.urls import clean_url, is_asset, looks_like_article, looks_like_feed
-from crawler.protocol import ENTRY_META, PAGE_KIND_META, PAGE_LAYOUT_META, PageKind
+from crawler.network.urls import (
+    clean_url,
+    is_asset,
+    looks_like_article,
+    looks_like_feed,
+    site_domain,
+)
+from crawler.protocol import ENTRY_META, PAGE_KIND_META, PAGE_LAYOUT_META, PageKind, site_stat
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +210,14 @@ class SmnSpider(scrapy.Spider):
             kind = PageKind.LISTING
         response.meta[PAGE_KIND_META] = kind
         response.meta[PAGE_LAYOUT_META] = extraction.layout
+        if extraction.implausible or extraction.disagreements:
+            self._count_fields(article.site if article else site_domain(response.url), extraction)
+            if extraction.implausible:
+                logger.info(
+                    "Implausible fields written as null on <%s>: %s",
+                    response.url,
+                    "; ".join(f"{name} {why}" for name, why in extraction.implausible),
+                )
         if article is not None:
             self._inc("smn/articles/extracted")
             yield article
@@ -213,6 +228,18 @@ class SmnSpider(scrapy.Spider):
             request = self._follow(response.url, href)
             if request is not None:
                 yield request
+
+    def _count_fields(self, site: str | None, extraction: Extraction) -> None:
+        """``smn/fields/implausible/<field>`` and ``smn/fields/disagree/<field>``, also per
+        site: what the extractor's checks noted (crawler/extract/checks.py)."""
+        for kind, notes in (
+            ("implausible", extraction.implausible),
+            ("disagree", extraction.disagreements),
+        ):
+            for name, _ in notes:
+                self._inc(f"smn/fields/{kind}/{name}")
+                if site:
+                    self._inc(site_stat(site, f"{kind}/{name}"))
 
     def _capped(self, links: list[str], url: str) -> list[str]:
         """At most ``SMN_MAX_LINKS_PER_PAGE`` of a page's links: a page of 200,000 links is
@@ -233,9 +260,10 @@ class SmnSpider(scrapy.Spider):
         """A request for a link, or None for links the crawl must not follow.
 
         Pages link the same URLs over and over (navigation, sister sites, teasers): what a
-        link resolves to is remembered (``_links``). Whether its page was requested already
-        is the duplicate filter's answer, asked by a spider middleware
-        (:mod:`crawler.spidermiddlewares.seen_requests`)."""
+        link resolves to is remembered (``_links``), and a link is made a request once while
+        it is remembered. Whether its page was requested already (through another link, or
+        before the memory was cleared) is the duplicate filter's answer, asked by a spider
+        middleware (:mod:`crawler.spidermiddlewares.seen_requests`)."""
         href = href.strip()
         if not href or href.startswith(_NOT_LINKS):
             return None
@@ -254,6 +282,9 @@ class SmnSpider(scrapy.Spider):
             if link:
                 self._inc(link)
             return None
+        # Made once: the next page linking it again (navigation, teasers: most links of a
+        # page) costs a dict lookup, not a request that the duplicate filter then drops.
+        self._links[key] = ""
         return self._request(*link)
 
     def _resolve(self, key: str, base: str, href: str) -> _Link:

@@ -148,6 +148,8 @@ def test_a_stray_document_end_tag_before_the_article_loses_nothing(end_tag: str)
         assert clean is not None
         body = fixture.html.read_bytes()
         cut = body.lower().find(b"<h1")
+        if cut < 0:  # an older page without <h1>: right after <body ...>
+            cut = body.find(b">", body.lower().find(b"<body")) + 1
         assert cut > 0, fixture.name
         mangled = body[:cut] + end_tag.encode() + body[cut:]
         got = extract_article(mangled, fixture.url)

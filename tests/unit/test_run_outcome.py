@@ -364,3 +364,28 @@ def test_a_clock_behind_the_dataset_is_its_own_failure() -> None:
     assert outcome.line().startswith(
         "FAILED (code 11): the system clock is 43800 hours behind the dataset's newest fetch"
     )
+
+
+def test_implausible_and_disagreeing_fields_are_in_the_report_per_site() -> None:
+    stats = clean_stats(
+        {
+            "smn/fields/implausible/byline": 3,
+            "smn/site/spacewar.com/implausible/byline": 3,
+            "smn/fields/disagree/published_date": 2,
+            "smn/site/spacedaily.com/disagree/published_date": 2,
+        }
+    )
+    report = build_report(
+        stats, crawl_id="x", outcome=judge(stats), rules=OutcomeRules(), dataset=None
+    )
+    assert report["fields"]["implausible"] == {"byline": 3}
+    assert report["fields"]["sites"]["spacewar.com"]["implausible"] == {"byline": 3}
+    assert report["fields"]["sites"]["spacedaily.com"]["disagree"] == {"published_date": 2}
+    assert (
+        "  fields: 3 written as null (spacewar.com: byline 3); "
+        "sources disagree 2 (spacedaily.com: published_date 2)"
+    ) in summary_lines(report)
+    clean = build_report(
+        clean_stats(), crawl_id="x", outcome=judge(clean_stats()), rules=OutcomeRules()
+    )
+    assert not [line for line in summary_lines(clean) if line.startswith("  fields:")]

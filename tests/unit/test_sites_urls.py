@@ -114,3 +114,37 @@ def test_bare_spacedaily_is_another_platform_than_www() -> None:
     assert url_key("https://spacedaily.com/") != url_key("https://www.spacedaily.com/")
     assert url_key("http://spacedaily.com/x-y-z-w/") == url_key("https://spacedaily.com/x-y-z-w")
     assert url_key("https://spacewar.com/") == url_key("https://www.spacewar.com/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.spacewar.com/reports/China_says_999.html",
+        "http://www.spacedaily.com/reports/Soyuz_Lands_Safely.html",
+        "http://www.spacedaily.com/news/mir-99k.html",
+        "http://www.spacedaily.com/news/launch-03zzb.html",
+        "http://www.gpsdaily.com/news/gps-04zzzzzzzf.html",
+        "http://www.spacedaily.com/news/space-station-03a.html",
+        "http://www.spacewar.com/2004/040612083015.ab3kx9qe.html",
+        "http://www.spacedaily.com/2005/040612083015.ab3kx9qe.html",  # the folder's year differs
+        "https://www.spacedaily.com/afp/260224093512.7hq2xw0p.html",
+        "https://spacedaily.com/century-old-solar-records-refine-future-cycle-forecasts-999/",
+    ],
+)
+def test_every_article_url_shape_of_the_network(url: str) -> None:
+    assert looks_like_article(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://www.spacedaily.com/news/launchers-06.html",  # a topic index, no letters
+        "http://www.spacedaily.com/2004/index.html",
+        "https://www.spacedaily.com/afp/",
+        "https://www.spacedaily.com/afp/260224093512.html",
+        "http://www.spacewar.com/2004/040612083015.ab3kx9q.html",  # seven characters
+        "https://www.spacewar.com/spacewar.xml",
+    ],
+)
+def test_pages_that_are_not_article_url_shapes(url: str) -> None:
+    assert not looks_like_article(url)

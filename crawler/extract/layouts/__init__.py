@@ -22,17 +22,18 @@ class Layout:
     """One layout of the network's pages."""
 
     name: str
-    """As the records' layout and the stats say it: "classic", "modern"."""
+    """As the records' layout and the stats say it: "classic", "modern", "legacy"."""
     detect: Callable[[Page, BlockPage], bool]
     """Whether the page is of this layout (cheap: every page is asked)."""
     extract: Callable[[Page, str, BlockPage], Parts]
-    """The article's parts (page, URL, blocks); NotArticle when the page holds none."""
+    """The article's parts (page, URL, blocks); NotArticle when the page holds none (with
+    ``final=False`` when a later layout, or the fallback, may still read it)."""
 
 
 def _layouts() -> tuple[Layout, ...]:
-    from crawler.extract.layouts import classic, modern
+    from crawler.extract.layouts import classic, legacy, modern
 
-    return (classic.LAYOUT, modern.LAYOUT)
+    return (classic.LAYOUT, modern.LAYOUT, legacy.LAYOUT)
 
 
 LAYOUTS: tuple[Layout, ...] = _layouts()

@@ -8,9 +8,18 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.blocks import BlockPage, page_blocks
-from crawler.extract.boilerplate import MODERN, block_key, is_drop, is_noise_token, is_stop
-from crawler.extract.fields import Dateline, find_dateline, looks_like_names, strip_by
+from crawler.extract.boilerplate import (
+    MODERN,
+    block_key,
+    is_caption,
+    is_drop,
+    is_noise_token,
+    is_stop,
+)
+from crawler.extract.bylines import byline_problem, looks_like_names, read_byline, strip_by
+from crawler.extract.datelines import Dateline, find_dateline, read_dateline
 from crawler.extract.layouts import Layout
+from crawler.extract.origin import not_ours
 from crawler.extract.page import Page, jsonld_text
 from crawler.extract.parts import NotArticle, Parts, related_links_after
 from crawler.protocol import PageKind
@@ -27,6 +36,13 @@ _POSTS = etree.XPath(
 )
 
 
+_CONTENT_CLASSES = frozenset(
+    {"entry-content", "post-content", "article-content", "td-post-content", "article-body"}
+)
+"""The content classes of ``MODERN.content``."""
+_ARTICLE_BODY = etree.XPath("//*[@itemprop='articleBody']")
+
+
 def _first(xpaths: tuple, root: HtmlElement) -> HtmlElement | None:
     for xp in xpaths:
         found = xp(root)
@@ -41,7 +57,12 @@ def _content(page: Page) -> HtmlElement | None:
 
 
 def detect(page: Page, bp: BlockPage | None = None) -> bool:
-    """Whether the page is built on the newer platform."""
+    """Whether the page is built on the newer platform (cheap: the classes the blocks
+    carry, then ``<article>`` or an article body's itemprop)."""
+    if bp is not None:
+        if any(b.classes & _CONTENT_CLASSES for b in bp.blocks):
+            return True
+        return page.root.find(".//article") is not None or bool(_ARTICLE_BODY(page.root))
     return _content(page) is not None
 
 
@@ -62,6 +83,11 @@ def _strip_noise(el: HtmlElement) -> HtmlElement:
 
 def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
     """Parts of a newer-platform article; NotArticle for listings and empty posts."""
+    foreign = not_ours(page, url, marks=True, bp=bp)
+    if foreign is not None:
+        # <article> and .entry-content are everybody's markup: a page of another site is
+        # none of ours (the fallback refuses it too).
+        raise NotArticle(foreign, final=False)
     body = page.root.find("body")
     body_classes = set((body.get("class") or "").lower().split()) if body is not None else set()
     if body_classes & MODERN.listing_body_classes and "single" not in body_classes:
@@ -91,24 +117,27 @@ def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
         if is_stop(text):
             stop_at = i
             break
-        if is_drop(text):
+        if is_drop(text) or is_caption(text):
             continue
         if not paragraphs:
-            name, had_by = strip_by(text)
-            if byline is None and had_by and len(name.split()) <= 8:
-                byline = name
-                continue
             if dateline is None:
-                found = find_dateline(text)
-                if found is not None and found.start < 60:
+                found = read_dateline(text, title)
+                if found is not None:
                     dateline = found
-                    rest = text[found.start :]
+                    if byline is None and found.byline:
+                        byline = found.byline
                     # "Paris (AFP) Mar 4, 2026 - The agency said ...": the dateline opens the
                     # first paragraph; keep the sentence, not the dateline.
-                    rest = _after_dateline(rest)
+                    rest = _after_dateline(text, found)
                     if not rest:
                         continue
                     text = rest
+                    paragraphs.append(text)
+                    continue
+            name = read_byline(text)
+            if byline is None and name is not None and len(name.split()) <= 8:
+                byline = name
+                continue
         paragraphs.append(text)
     if sum(len(p.split()) for p in paragraphs) < _MIN_WORDS:
         raise NotArticle("no article body")
@@ -117,6 +146,8 @@ def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
         dateline = _header_dateline(page)
     if byline is None:
         byline = _byline(page)
+    if byline is None and dateline is not None:
+        byline = dateline.byline
     category_el = _first(MODERN.category, page.root)
     category = category_el.text_content().strip() if category_el is not None else None
     related_start = next(
@@ -140,13 +171,13 @@ def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
     )
 
 
-def _after_dateline(text: str) -> str:
-    found = find_dateline(text)
-    return text[found.end :].lstrip(" \t-–—:|").strip() if found else text
+def _after_dateline(text: str, found: Dateline) -> str:
+    return text[found.end :].lstrip(" \t-–—:|,.").strip()
 
 
 def _header_dateline(page: Page) -> Dateline | None:
-    """A dateline set in the post's header or meta line rather than in its body."""
+    """A dateline set in the post's header or meta line rather than in its body (a byline
+    may share the line: "... by Staff Writers Boulder CO (SPX) Jan 05, 2026")."""
     for el in _HEADER_PARTS(page.root):
         found = find_dateline(" ".join(el.text_content().split()))
         if found is not None:
@@ -157,8 +188,8 @@ def _header_dateline(page: Page) -> Dateline | None:
 def _byline(page: Page) -> str | None:
     el = _first(MODERN.byline, page.root)
     if el is not None:
-        text = strip_by(el.text_content().strip())[0]
-        if text and (looks_like_names(text) or len(text) < 60):
+        text = strip_by(el.text_content().strip())[0].strip(" ,;-–—")
+        if text and byline_problem(text) is None and (looks_like_names(text) or len(text) < 60):
             return text
     return jsonld_text(page.jsonld.get("author")) or page.meta.get("author") or None
 
