@@ -120,6 +120,15 @@ SETTINGS: tuple[Setting, ...] = (
         "output",
     ),
     Setting(
+        "SMN_EXTRACT_MEMORY_MB",
+        "int",
+        1024,
+        "address space an extraction worker may take beyond its start; a page past it ends"
+        " the worker (a fresh one takes its place) and counts as an extraction error; `0`: no"
+        " cap",
+        "output",
+    ),
+    Setting(
         "SMN_DISK_QUEUE",
         "bool",
         True,

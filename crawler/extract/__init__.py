@@ -121,7 +121,8 @@ def extract(
     content_type: str | None = None,
     fetched_at: dt.datetime | None = None,
 ) -> Extraction:
-    """Extract a page; never raises: unexpected failures come back as a reason."""
+    """Extract a page; never raises (but MemoryError): unexpected failures come back as a
+    reason."""
     page = read_page(body, content_type)
     if isinstance(page, Extraction):
         return page
@@ -143,6 +144,8 @@ def read_page(body: bytes | str, content_type: str | None = None) -> Page | Extr
         return parse_page(decode_html(body, content_type))
     except NotHtml as exc:
         return Extraction(None, str(exc), kind=exc.kind)
+    except MemoryError:
+        raise  # the worker's memory limit: the pool replaces the worker
     except Exception as exc:  # a bad page must never stop a crawl
         return Extraction(None, f"unreadable page: {type(exc).__name__}: {exc}")
 
@@ -152,6 +155,8 @@ def extract_page(page: Page, url: str, *, fetched_at: dt.datetime | None = None)
     never raises."""
     try:
         return _extract_page(page, url, fetched_at or dt.datetime.now(dt.UTC))
+    except MemoryError:
+        raise  # the worker's memory limit: the pool replaces the worker
     except Exception as exc:  # a bad page must never stop a crawl
         return _failed(exc, url)
 

@@ -14,6 +14,8 @@ shutdown never waits for a stuck page.
 Settings:
     SMN_EXTRACT_WORKERS: worker processes; 0 (default) means one per core, 1 means a thread.
     SMN_EXTRACT_TIMEOUT: the time a page may take in a worker.
+    SMN_EXTRACT_MEMORY_MB: the memory a worker may take beyond its start (address space);
+        past it the worker is replaced and the page counted as an extraction error.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from crawler.defaults import get_float, get_int
 from crawler.extract import Extraction
-from crawler.extraction.worker import PageResult, analyse_page, warm_up
+from crawler.extraction.worker import PageResult, analyse_page, guarded, warm_up
 from crawler.protocol import PageKind
 
 if TYPE_CHECKING:
@@ -91,9 +93,13 @@ Work = Callable[[bytes, str, "str | None", dt.datetime], PageResult]
 class ExtractionPool:
     """Runs ``analyse_page`` in worker processes and awaits the results on the reactor."""
 
-    def __init__(self, workers: int, timeout: float = 0, work: Work = analyse_page) -> None:
+    def __init__(
+        self, workers: int, timeout: float = 0, work: Work = analyse_page, memory_mb: int = 0
+    ) -> None:
         self.workers = workers
         self.timeout = timeout
+        self.memory_mb = memory_mb
+        """Address space a worker process may take beyond its start; 0: no cap."""
         """Seconds a page may take; 0: no limit."""
         self.work = work
         self._executor: Executor | None = None
@@ -106,6 +112,7 @@ class ExtractionPool:
         return cls(
             worker_count(get_int(settings, "SMN_EXTRACT_WORKERS")),
             get_float(settings, "SMN_EXTRACT_TIMEOUT"),
+            memory_mb=get_int(settings, "SMN_EXTRACT_MEMORY_MB"),
         )
 
     def _start(self) -> Executor:
@@ -119,7 +126,10 @@ class ExtractionPool:
                 # Takes effect when the fork server starts (the first pool of the process).
                 context.set_forkserver_preload(WORKER_MODULES)
                 self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=warm_up
+                    self.workers,
+                    mp_context=context,
+                    initializer=warm_up,
+                    initargs=(self.memory_mb,),
                 )
             logger.info(
                 "Extraction runs in %d %s",
@@ -144,7 +154,12 @@ class ExtractionPool:
             try:
                 hidden = _main_hidden() if self.workers > 1 else contextlib.nullcontext()
                 with hidden:
-                    future = executor.submit(self.work, body, url, content_type, fetched_at)
+                    if self.workers > 1:
+                        future = executor.submit(
+                            guarded, self.work, body, url, content_type, fetched_at
+                        )
+                    else:
+                        future = executor.submit(self.work, body, url, content_type, fetched_at)
                 waiting = asyncio.wrap_future(future)
                 self._in_flight.add(waiting)
                 try:

@@ -10,8 +10,11 @@ import datetime as dt
 import multiprocessing
 import multiprocessing.connection
 import os
+import resource
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
@@ -29,13 +32,28 @@ class PageResult:
     """Every href on the page, as written (relative ones included)."""
 
 
-def warm_up() -> None:
+MEMORY_EXIT = 75
+"""A worker's exit status when a page took more memory than its limit allows."""
+
+
+def warm_up(memory_mb: int = 0) -> None:
     """Worker initializer: import the extractor (and trafilatura) now, not on the first page,
-    and make the worker exit when the crawler does.
+    make the worker exit when the crawler does, and cap its memory: ``memory_mb`` of address
+    space beyond what it has after the imports (0: no cap).
 
     It lives here, not in ``crawler.extraction.pool``: a worker imports the module of its
     initializer, and that one imports Scrapy."""
     import crawler.extract.fallback  # noqa: F401
+
+    if memory_mb > 0:
+        page = os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/statm") as statm:
+            size = int(statm.read().split()[0]) * page
+        limit = size + memory_mb * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
     parent = multiprocessing.parent_process()
     if parent is not None and parent.sentinel is not None:
@@ -51,6 +69,16 @@ def _exit_with_parent(sentinel: int) -> None:
     # the crawler's end of a pipe: readable once the crawler is gone.
     multiprocessing.connection.wait([sentinel])
     os._exit(1)
+
+
+def guarded(work: Callable[..., PageResult], *args: Any) -> PageResult:
+    """``work(*args)`` in a worker; a page past the worker's memory limit ends the worker
+    (the pool starts a fresh one; the page counts as an extraction error), for its memory
+    is in an unknown state after a MemoryError."""
+    try:
+        return work(*args)
+    except MemoryError:
+        os._exit(MEMORY_EXIT)
 
 
 def analyse_page(

@@ -105,3 +105,24 @@ def test_sigterm_abandons_the_pool_then_runs_the_handler_it_found() -> None:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         pool.close()
+
+
+def test_a_page_past_the_workers_memory_limit_costs_its_worker_not_the_crawl(
+    tmp_path: Path,
+) -> None:
+    from crawler.extraction.pool import CRASHED
+    from tests.support.slow_work import hungry
+
+    pool = ExtractionPool(2, timeout=0, work=hungry, memory_mb=200)
+
+    async def run() -> tuple[PageResult, PageResult]:
+        greedy = await pool.analyse(b"2000", "u1", None, NOW)  # 2 GB: past the limit
+        modest = await pool.analyse(b"20", "u2", None, NOW)  # a fresh worker reads this
+        return greedy, modest
+
+    try:
+        greedy, modest = asyncio.run(run())
+    finally:
+        pool.close()
+    assert greedy.extraction.reason == CRASHED and greedy.extraction.kind == PageKind.ERROR
+    assert modest.extraction.reason == f"held {20 * 1024 * 1024} bytes"

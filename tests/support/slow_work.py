@@ -17,3 +17,9 @@ def sleepy(body: bytes, url: str, content_type: str | None, fetched_at: dt.datet
     Path(url).write_text("started")
     time.sleep(float(body))
     return PageResult(Extraction(None, "slept", kind=PageKind.OTHER))
+
+
+def hungry(body: bytes, url: str, content_type: str | None, fetched_at: dt.datetime) -> PageResult:
+    """Takes ``body`` MB of memory at once, as a page that blows up a parser would."""
+    held = bytearray(int(body) * 1024 * 1024)
+    return PageResult(Extraction(None, f"held {len(held)} bytes", kind=PageKind.OTHER))
