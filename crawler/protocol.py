@@ -38,6 +38,8 @@ ENTRY_META = "smn_entry"
 """Request meta: an entry point of the crawl (always fetched, never remembered)."""
 PAGE_KIND_META = "smn_page_kind"
 """Response meta: the :class:`PageKind` the spider found the page to be."""
+ENTRY_ARTICLE_LINKS_META = "smn_entry_article_links"
+"""Response meta of an entry point the spider read: how many article pages it links."""
 PAGE_LAYOUT_META = "smn_layout"
 """Response meta: the layout that read the page ("classic", "modern", "fallback") or None."""
 

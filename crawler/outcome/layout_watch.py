@@ -105,6 +105,10 @@ class SiteLayout:
     recognised: int
     fields: Mapping[str, int]
     rules: LayoutRules
+    entry_points: int = 0
+    """The site's entry points (home, section pages, feeds) the spider read."""
+    entry_points_empty: int = 0
+    """Of those, the ones that link no article page."""
 
     @property
     def share(self) -> float | None:
@@ -137,7 +141,7 @@ class SiteLayout:
 
     @property
     def fired(self) -> bool:
-        return self.share_low or bool(self.low_fields)
+        return self.share_low or bool(self.low_fields) or self.entry_points_empty > 0
 
     def describe(self) -> str:
         """One phrase for the outcome line: which site, what fell, how far."""
@@ -164,6 +168,11 @@ class SiteLayout:
                 for n in low
             )
             parts.append(f"fields below their minimum on {self.articles} articles: {fields}")
+        if self.entry_points_empty:
+            parts.append(
+                f"{self.entry_points_empty} of {self.entry_points} entry points (home, section"
+                " pages, feeds) answered but link no article page"
+            )
         return f"{self.site}: " + "; ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
@@ -177,6 +186,8 @@ class SiteLayout:
             "judged": self.judged,
             "fired": self.fired,
             "low_fields": self.low_fields,
+            "entry_points": self.entry_points,
+            "entry_points_without_articles": self.entry_points_empty,
         }
 
 
@@ -223,6 +234,8 @@ def watch_layout(stats: Stats, rules: LayoutRules | None = None) -> LayoutWatch:
             recognised=count(stats, f"{prefix}recognised"),
             fields=fields,
             rules=rules,
+            entry_points=count(stats, f"{prefix}entry_points"),
+            entry_points_empty=count(stats, f"{prefix}entry_points_empty"),
         )
     return LayoutWatch(sites, rules)
 

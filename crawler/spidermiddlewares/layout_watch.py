@@ -17,7 +17,13 @@ from crawler.extract import KNOWN_LAYOUTS
 from crawler.items import Article
 from crawler.network.urls import looks_like_article, site_domain
 from crawler.outcome.layout_watch import WATCHED_FIELDS
-from crawler.protocol import PAGE_KIND_META, PAGE_LAYOUT_META, PageKind, site_stat
+from crawler.protocol import (
+    ENTRY_ARTICLE_LINKS_META,
+    PAGE_KIND_META,
+    PAGE_LAYOUT_META,
+    PageKind,
+    site_stat,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -44,6 +50,13 @@ class LayoutWatchCounts:
             if isinstance(out, Article):
                 article = out
             yield out
+        links = response.meta.get(ENTRY_ARTICLE_LINKS_META)
+        site = site_domain(response.url)
+        if links is not None and site is not None:
+            # An entry point that answers but links no article page: the site changed.
+            self.stats.inc_value(site_stat(site, "entry_points"))
+            if not links:
+                self.stats.inc_value(site_stat(site, "entry_points_empty"))
         kind = response.meta.get(PAGE_KIND_META)
         if kind is not None:
             self._count(response.url, kind, response.meta.get(PAGE_LAYOUT_META), article)

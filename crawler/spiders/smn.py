@@ -37,7 +37,14 @@ from crawler.network.urls import (
     looks_like_feed,
     site_domain,
 )
-from crawler.protocol import ENTRY_META, PAGE_KIND_META, PAGE_LAYOUT_META, PageKind, site_stat
+from crawler.protocol import (
+    ENTRY_ARTICLE_LINKS_META,
+    ENTRY_META,
+    PAGE_KIND_META,
+    PAGE_LAYOUT_META,
+    PageKind,
+    site_stat,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,8 @@ ARTICLE_PRIORITY = 10
 _HTML_TYPES = (b"text/html", b"application/xhtml", b"text/plain", b"")
 _FEED_TYPES = (b"xml", b"rss", b"atom")
 _REASON_KEY = re.compile(r"[^a-z0-9]+")
+# Response meta: a feed that was no XML, read as a page (not judged by the layout watch).
+BROKEN_FEED_META = "smn_broken_feed"
 _NOT_LINKS = ("#", "javascript:", "mailto:", "tel:", "data:")
 # http(s) with a host: what urljoin makes of it, cleaned, does not depend on the page (";"
 # aside: urljoin drops an empty ";params" only when the page has the link's scheme).
@@ -61,6 +70,11 @@ LISTING_MIN_STORY_LINKS = 5
 
 
 def _links_stories(base: str, hrefs: list[str]) -> bool:
+    return _article_links(base, hrefs, enough=LISTING_MIN_STORY_LINKS) >= LISTING_MIN_STORY_LINKS
+
+
+def _article_links(base: str, hrefs: list[str], enough: int = 1) -> int:
+    """How many distinct article-shaped URLs ``hrefs`` hold, counted up to ``enough``."""
     stories: set[str] = set()
     for href in hrefs:
         try:
@@ -69,9 +83,9 @@ def _links_stories(base: str, hrefs: list[str]) -> bool:
             continue
         if url != base and looks_like_article(url):
             stories.add(url)
-            if len(stories) >= LISTING_MIN_STORY_LINKS:
-                return True
-    return False
+            if len(stories) >= enough:
+                break
+    return len(stories)
 
 
 def _link_kind(url: str) -> tuple[bool, int]:
@@ -171,6 +185,8 @@ class SmnSpider(scrapy.Spider):
         except NotAFeed as exc:
             self._inc("smn/feeds/broken")
             logger.warning("Feed <%s> is unreadable (%s); reading it as a page", response.url, exc)
+            # A server's fault, not the site's layout: the watch does not judge it.
+            response.meta[BROKEN_FEED_META] = True
             async for out in self.parse_page(response):
                 yield out
             return
@@ -180,6 +196,8 @@ class SmnSpider(scrapy.Spider):
             self._inc("smn/feeds/entity_declarations")
             logger.warning("Feed <%s> declares XML entities (not expanded)", response.url)
         self._inc("smn/feeds/items", len(feed.links))
+        if response.meta.get(ENTRY_META) and not feed.declares_entities:
+            response.meta[ENTRY_ARTICLE_LINKS_META] = _article_links(response.url, feed.links)
         for href in self._capped(feed.links, response.url):
             request = self._follow(response.url, href)
             if request is not None:
@@ -210,6 +228,12 @@ class SmnSpider(scrapy.Spider):
             kind = PageKind.LISTING
         response.meta[PAGE_KIND_META] = kind
         response.meta[PAGE_LAYOUT_META] = extraction.layout
+        if (
+            response.meta.get(ENTRY_META)
+            and kind is not PageKind.ERROR
+            and not response.meta.get(BROKEN_FEED_META)
+        ):
+            response.meta[ENTRY_ARTICLE_LINKS_META] = _article_links(response.url, result.links)
         if extraction.implausible or extraction.disagreements:
             self._count_fields(article.site if article else site_domain(response.url), extraction)
             if extraction.implausible:

@@ -422,3 +422,28 @@ def test_a_clock_far_behind_the_dataset_writes_nothing_and_says_so(
     assert run.returncode == ExitCode.CLOCK_BEHIND, run.output[-3000:]
     assert run.last_line.startswith("FAILED (code 11): the system clock is 7")
     assert sorted(dataset.rglob("*.parquet")) == before
+
+
+def test_a_home_page_that_links_no_article_any_more_fires_the_layout_watch(
+    routes: ReplicaHandle, tmp_path: Path
+) -> None:
+    """The site's home page answers 200 but, redesigned, links no article page: a change of
+    the site's layout, named on the last line (exit 9), though its feed still works."""
+    redesigned = (
+        b"<html><head><title>SpaceWar</title></head><body><div id='app'>"
+        b"<a href='/about.html'>About</a> <a href='/contact.html'>Contact</a>"
+        b"</div></body></html>"
+    )
+    routes.add_route(
+        "www.spacewar.com",
+        "/",
+        lambda request: Response(200, [("Content-Type", "text/html")], redesigned),
+    )
+    run = crawl(routes, tmp_path / "articles", "-a", "sites=spacewar.com")
+    assert run.returncode == ExitCode.LAYOUT_CHANGED, run.output[-3000:]
+    assert "spacewar.com: 1 of " in run.last_line
+    assert "entry points (home, section pages, feeds) answered but link no article page" in (
+        run.last_line
+    )
+    report = report_of(run)
+    assert report["layout_watch"]["sites"]["spacewar.com"]["entry_points_without_articles"] == 1

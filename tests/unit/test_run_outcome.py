@@ -389,3 +389,17 @@ def test_implausible_and_disagreeing_fields_are_in_the_report_per_site() -> None
         clean_stats(), crawl_id="x", outcome=judge(clean_stats()), rules=OutcomeRules()
     )
     assert not [line for line in summary_lines(clean) if line.startswith("  fields:")]
+
+
+def test_an_entry_point_that_links_no_article_fires_the_watch_for_its_site() -> None:
+    stats = clean_stats(
+        {
+            "smn/site/spacewar.com/entry_points": 3,
+            "smn/site/spacewar.com/entry_points_empty": 1,
+            "smn/site/spacedaily.com/entry_points": 4,
+        }
+    )
+    outcome = judge(stats)
+    assert outcome.code == ExitCode.LAYOUT_CHANGED
+    assert "spacewar.com: 1 of 3 entry points" in outcome.reason
+    assert "spacedaily.com" not in outcome.reason
