@@ -28,19 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from crawler.extract import extract
 from crawler.extract.decode import decode_html
 from crawler.extraction.worker import analyse_page
-from tests.support.fixture_pages import Fixture, load_fixtures
+from tests.support.fixture_pages import METADATA_FIELDS, Fixture, load_fixtures
 from tests.support.quality import leaked_phrases, score
 
-FIELDS = (
-    "title",
-    "byline",
-    "authors",
-    "agency",
-    "dateline",
-    "published_date",
-    "category",
-    "section",
-)
+FIELDS = METADATA_FIELDS
 FETCHED = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 
 

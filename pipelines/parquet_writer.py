@@ -36,7 +36,7 @@ from crawler.dataset.pandas_probe import answer_pandas_probe
 from crawler.dataset.paths import dataset_dir
 from crawler.dataset.schema import SchemaError, check_row, to_row
 from crawler.dataset.writer import DatasetWriter, OutputError
-from crawler.defaults import default, get_bool, get_float, get_int, get_str
+from crawler.defaults import get_bool, get_float
 from crawler.protocol import dataset_file_published
 
 if TYPE_CHECKING:
@@ -52,68 +52,34 @@ class ParquetDatasetPipeline:
     """Item pipeline: checks each item against the schema and hands its row to the dataset
     writer (:class:`crawler.dataset.writer.DatasetWriter`), which publishes the files."""
 
-    def __init__(
-        self,
-        crawler: Crawler,
-        output: Path,
-        *,
-        row_group_size: int = default("SMN_ROW_GROUP_SIZE"),
-        file_max_rows: int = default("SMN_FILE_MAX_ROWS"),
-        max_open_files: int = default("SMN_MAX_OPEN_FILES"),
-        max_buffered_rows: int = default("SMN_MAX_BUFFERED_ROWS"),
-        max_open_row_groups: int = default("SMN_MAX_OPEN_ROW_GROUPS"),
-        compression: str = default("SMN_PARQUET_COMPRESSION"),
-        clean_stale_tmp: bool = default("SMN_CLEAN_STALE_TMP"),
-        publish_interval: float = default("SMN_PUBLISH_INTERVAL_SECONDS"),
-    ) -> None:
+    def __init__(self, crawler: Crawler, output: Path) -> None:
+        settings = crawler.settings
         self.crawler = crawler
-        self.publish_interval = publish_interval
-        self._timer: task.LoopingCall | None = None
         self.output = output
-        self.clean_stale_tmp = clean_stale_tmp
+        self.clean_stale_tmp = get_bool(settings, "SMN_CLEAN_STALE_TMP")
+        self.publish_interval = get_float(settings, "SMN_PUBLISH_INTERVAL_SECONDS")
+        self._timer: task.LoopingCall | None = None
         self.crawl_id = ""
         assert crawler.stats is not None
         # Made here (the limits are checked at once); the crawl id is known at open.
-        self.writer = DatasetWriter(
+        self.writer = DatasetWriter.from_settings(
             output,
-            "",
             crawler.stats,
-            row_group_size=row_group_size,
-            file_max_rows=file_max_rows,
-            max_open_files=max_open_files,
-            max_buffered_rows=max_buffered_rows,
-            max_open_row_groups=max_open_row_groups,
-            compression=compression,
+            settings,
             on_failure=self._stop_crawl,
             on_published=self._published,
         )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        pipeline = cls._from_settings(crawler)
+        output = dataset_dir(crawler.settings)
+        if output is None:
+            raise NotConfigured("SMN_OUTPUT is empty")
+        pipeline = cls(crawler, output)
         # A crawl's clock: spider_opened comes only from a running engine (a pipeline
         # driven directly has no reactor to time it).
         crawler.signals.connect(pipeline._start_timer, signal=signals.spider_opened)
         return pipeline
-
-    @classmethod
-    def _from_settings(cls, crawler: Crawler) -> Self:
-        s = crawler.settings
-        output = dataset_dir(s)
-        if output is None:
-            raise NotConfigured("SMN_OUTPUT is empty")
-        return cls(
-            crawler,
-            output,
-            row_group_size=get_int(s, "SMN_ROW_GROUP_SIZE"),
-            file_max_rows=get_int(s, "SMN_FILE_MAX_ROWS"),
-            max_open_files=get_int(s, "SMN_MAX_OPEN_FILES"),
-            max_buffered_rows=get_int(s, "SMN_MAX_BUFFERED_ROWS"),
-            max_open_row_groups=get_int(s, "SMN_MAX_OPEN_ROW_GROUPS"),
-            compression=get_str(s, "SMN_PARQUET_COMPRESSION") or default("SMN_PARQUET_COMPRESSION"),
-            clean_stale_tmp=get_bool(s, "SMN_CLEAN_STALE_TMP"),
-            publish_interval=get_float(s, "SMN_PUBLISH_INTERVAL_SECONDS"),
-        )
 
     def _start_timer(self) -> None:
         if self.publish_interval > 0 and self._timer is None:

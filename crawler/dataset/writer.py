@@ -44,14 +44,17 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.crawl_id import filename_safe
 from crawler.dataset.files import PartFile, final_name, partition_of, remove_stale_tmp, tmp_name
 from crawler.dataset.schema import article_schema, rows_to_table
 from crawler.dataset.spill import RowSpill
-from crawler.defaults import default
+from crawler.defaults import default, get_int, get_str
 from crawler.util.scratch import ScratchSpaceError, scratch_dir
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +153,32 @@ class DatasetWriter:
         self._counter = 0
         self._started_at = time.time()
         self._failed = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        output: Path,
+        stats: Stats,
+        settings: BaseSettings,
+        *,
+        on_failure: Callable[[], None] | None = None,
+        on_published: Callable[[Path], None] | None = None,
+    ) -> DatasetWriter:
+        """A writer with the ``SMN_*`` limits of ``settings``; its crawl id is set at open."""
+        return cls(
+            output,
+            "",
+            stats,
+            row_group_size=get_int(settings, "SMN_ROW_GROUP_SIZE"),
+            file_max_rows=get_int(settings, "SMN_FILE_MAX_ROWS"),
+            max_open_files=get_int(settings, "SMN_MAX_OPEN_FILES"),
+            max_buffered_rows=get_int(settings, "SMN_MAX_BUFFERED_ROWS"),
+            max_open_row_groups=get_int(settings, "SMN_MAX_OPEN_ROW_GROUPS"),
+            compression=get_str(settings, "SMN_PARQUET_COMPRESSION")
+            or default("SMN_PARQUET_COMPRESSION"),
+            on_failure=on_failure,
+            on_published=on_published,
+        )
 
     @property
     def failed(self) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from crawler.extract.blocks import Block
-from crawler.extract.boilerplate import is_stop
+from crawler.extract.boilerplate import block_key, is_stop
 from crawler.extract.datelines import Dateline
 from crawler.protocol import PageKind
 
@@ -69,3 +69,15 @@ def related_links_after(blocks: list[Block], start: int, base_url: str) -> list[
             if len(links) >= _MAX_RELATED:
                 return links
     return links
+
+
+def related_links_from(
+    blocks: list[Block], after: int, base_url: str, fallback: int | None = None
+) -> list[tuple[str, str]]:
+    """The links of the "Related Links" box: from its heading, the first at or after
+    ``after`` (else from ``fallback``, when given); none without either."""
+    start = next(
+        (i for i in range(after, len(blocks)) if block_key(blocks[i].text) == "related links"),
+        fallback,
+    )
+    return related_links_after(blocks, start, base_url) if start is not None else []

@@ -8,6 +8,18 @@ from pathlib import Path
 from typing import Any
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
+METADATA_FIELDS = (
+    "title",
+    "byline",
+    "authors",
+    "agency",
+    "dateline",
+    "published_date",
+    "category",
+    "section",
+)
+"""The fields the gold gives for every article fixture, compared exactly (the tests and
+benchmarks/extraction.py)."""
 
 
 @dataclass(frozen=True)

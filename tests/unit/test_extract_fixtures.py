@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from crawler.extract import extract
-from tests.support.fixture_pages import Fixture, load_fixtures
+from tests.support.fixture_pages import METADATA_FIELDS, Fixture, load_fixtures
 from tests.support.quality import leaked_phrases, score
 
 FIXTURES = load_fixtures()
@@ -16,14 +16,7 @@ NON_ARTICLES = [f for f in FIXTURES if not f.is_article]
 FETCHED = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 # Fields that must match the gold exactly; text is scored by F1.
 EXACT_FIELDS = (
-    "title",
-    "byline",
-    "authors",
-    "agency",
-    "dateline",
-    "published_date",
-    "category",
-    "section",
+    *METADATA_FIELDS,
     "canonical_url",
     "site",
     "image_url",

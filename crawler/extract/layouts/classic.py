@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crawler.extract.blocks import BlockPage, page_blocks
-from crawler.extract.boilerplate import CLASSIC, block_key, is_caption, is_drop, is_stop
+from crawler.extract.boilerplate import CLASSIC, is_caption, is_drop, is_stop
 from crawler.extract.bylines import read_byline
 from crawler.extract.fields import is_listing
 from crawler.extract.header import (
@@ -20,7 +20,7 @@ from crawler.extract.header import (
 )
 from crawler.extract.layouts import Layout
 from crawler.extract.page import Page
-from crawler.extract.parts import NotArticle, Parts, related_links_after
+from crawler.extract.parts import NotArticle, Parts, related_links_from
 from crawler.protocol import PageKind
 
 
@@ -120,11 +120,8 @@ def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
         # page built on the same template does not.
         raise NotArticle("no dateline or byline: not a story")
 
-    related_start = next(
-        (i for i in range(stop_at, len(blocks)) if block_key(blocks[i].text) == "related links"),
-        end_marker if end_marker is not None and end_marker < len(blocks) else None,
-    )
-    related = related_links_after(blocks, related_start, url) if related_start is not None else []
+    marker = end_marker if end_marker is not None and end_marker < len(blocks) else None
+    related = related_links_from(blocks, stop_at, url, fallback=marker)
     return Parts(
         layout="classic",
         title=title,

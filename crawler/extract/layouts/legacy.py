@@ -20,7 +20,7 @@ import bisect
 import re
 
 from crawler.extract.blocks import Block, BlockPage, page_blocks
-from crawler.extract.boilerplate import block_key, is_caption, is_drop, is_stop
+from crawler.extract.boilerplate import is_caption, is_drop, is_stop
 from crawler.extract.bylines import is_social_line, read_byline
 from crawler.extract.datelines import Dateline, read_dateline
 from crawler.extract.fields import is_listing
@@ -41,7 +41,7 @@ from crawler.extract.header import (
 from crawler.extract.layouts import Layout
 from crawler.extract.origin import is_site_name, not_ours, without_site_name
 from crawler.extract.page import Page, jsonld_text
-from crawler.extract.parts import NotArticle, Parts, related_links_after
+from crawler.extract.parts import NotArticle, Parts, related_links_from
 from crawler.protocol import PageKind
 
 _NAV_DENSITY = 0.5
@@ -338,11 +338,7 @@ def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
     if sum(len(p.split()) for p in paragraphs) < MIN_WORDS:
         raise NotArticle("no article body after the dateline", final=False)
 
-    related_start = next(
-        (i for i in range(stop_at, len(blocks)) if block_key(blocks[i].text) == "related links"),
-        None,
-    )
-    related = related_links_after(blocks, related_start, url) if related_start is not None else []
+    related = related_links_from(blocks, stop_at, url)
     return Parts(
         layout="legacy",
         title=title,

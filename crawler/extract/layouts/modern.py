@@ -10,7 +10,6 @@ from lxml.html import HtmlElement
 from crawler.extract.blocks import BlockPage, page_blocks
 from crawler.extract.boilerplate import (
     MODERN,
-    block_key,
     is_caption,
     is_drop,
     is_noise_token,
@@ -21,7 +20,7 @@ from crawler.extract.datelines import Dateline, find_dateline, read_dateline
 from crawler.extract.layouts import Layout
 from crawler.extract.origin import not_ours
 from crawler.extract.page import Page, jsonld_text
-from crawler.extract.parts import NotArticle, Parts, related_links_after
+from crawler.extract.parts import NotArticle, Parts, related_links_from
 from crawler.protocol import PageKind
 
 _MIN_WORDS = 20
@@ -150,11 +149,7 @@ def extract(page: Page, url: str, bp: BlockPage | None = None) -> Parts:
         byline = dateline.byline
     category_el = _first(MODERN.category, page.root)
     category = category_el.text_content().strip() if category_el is not None else None
-    related_start = next(
-        (i for i in range(stop_at, len(blocks)) if block_key(blocks[i].text) == "related links"),
-        None,
-    )
-    related = related_links_after(blocks, related_start, url) if related_start is not None else []
+    related = related_links_from(blocks, stop_at, url)
     return Parts(
         layout="modern",
         title=title,
