@@ -14,53 +14,23 @@ import random
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
 from crawler.dataset.lock import DatasetLock
 from replica.server import ReplicaHandle
+from tests.support.corruption import (
+    BAD,
+    SHAPES,
+    truncated,
+    zero_bytes,
+)
 from tests.support.crawl_run import REPO, CrawlRun, crawl
-
-BAD = "year=2025/month=12/notes.parquet"
-
-
-def truncated(path: Path, good: bytes) -> None:
-    path.write_bytes(good[: len(good) // 2])
-
-
-def zero_bytes(path: Path, good: bytes) -> None:
-    path.write_bytes(b"")
-
-
-def html(path: Path, good: bytes) -> None:
-    path.write_text("<!DOCTYPE html><html><body><h1>Notes</h1><p>to self</p></body></html>\n")
-
-
-def foreign_columns(path: Path, good: bytes) -> None:
-    pq.write_table(pa.table({"site": ["spacewar.com"], "views": [12]}), path)
-
-
-def url_int64(path: Path, good: bytes) -> None:
-    table = pq.read_table(pa.BufferReader(good))
-    index = table.schema.get_field_index("url")
-    numbers = pa.array(range(table.num_rows), pa.int64())
-    pq.write_table(table.set_column(index, pa.field("url", pa.int64()), numbers), path)
-
-
-SHAPES: dict[str, tuple[Callable[[Path, bytes], None], str]] = {
-    "truncated": (truncated, "truncated or damaged Parquet file"),
-    "zero_bytes": (zero_bytes, "empty file (0 bytes)"),
-    "html": (html, "not Parquet"),
-    "foreign_columns": (foreign_columns, "foreign schema: no column url"),
-    "url_int64": (url_int64, "foreign schema: url is int64, not string"),
-}
 
 
 @pytest.fixture(scope="module")

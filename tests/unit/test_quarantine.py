@@ -12,7 +12,6 @@ import datetime as dt
 import errno
 import os
 import random
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,43 +39,13 @@ from crawler.outcome.judge import ExitCode, Outcome, OutcomeRules
 from crawler.outcome.report import build_report, summary_lines
 from pipelines.dedup import DedupPipeline
 from pipelines.parquet_writer import ParquetDatasetPipeline
+from tests.support.corruption import (
+    BAD,
+    SHAPES,
+)
 from tests.support.writer import article, finished, make_crawler, read_all, run_writer
 
 # -- the corruption shapes ----------------------------------------------------------------
-
-BAD = "year=2025/month=12/notes.parquet"
-
-
-def truncated(path: Path, good: bytes) -> None:
-    path.write_bytes(good[: len(good) // 2])
-
-
-def zero_bytes(path: Path, good: bytes) -> None:
-    path.write_bytes(b"")
-
-
-def html(path: Path, good: bytes) -> None:
-    path.write_text("<!DOCTYPE html><html><body><h1>Notes</h1><p>to self</p></body></html>\n")
-
-
-def foreign_columns(path: Path, good: bytes) -> None:
-    pq.write_table(pa.table({"site": ["spacewar.com"], "views": [12]}), path)
-
-
-def url_int64(path: Path, good: bytes) -> None:
-    table = pq.read_table(pa.BufferReader(good))
-    index = table.schema.get_field_index("url")
-    numbers = pa.array(range(table.num_rows), pa.int64())
-    pq.write_table(table.set_column(index, pa.field("url", pa.int64()), numbers), path)
-
-
-SHAPES: dict[str, tuple[Callable[[Path, bytes], None], str]] = {
-    "truncated": (truncated, "truncated or damaged Parquet file"),
-    "zero_bytes": (zero_bytes, "empty file (0 bytes)"),
-    "html": (html, "not Parquet"),
-    "foreign_columns": (foreign_columns, "foreign schema: no column url"),
-    "url_int64": (url_int64, "foreign schema: url is int64, not string"),
-}
 
 
 def damage_data_page(path: Path, column: str = "text") -> None:
