@@ -201,7 +201,32 @@ SETTINGS: tuple[Setting, ...] = (
         "SMN_LAYOUT_MIN_PAGES",
         "int",
         5,
-        "sites with fewer article pages (fields: articles) in the run are reported, not judged",
+        "the fewest article pages of a site in one run to judge its share read by a known"
+        " layout, and the fewest recent articles to judge its field coverage",
+        "run",
+    ),
+    Setting(
+        "SMN_WATCH_MIN_PAGES",
+        "int",
+        2,
+        "this many fresh article pages of a site in a row (over runs) that no known layout reads,"
+        " or that another layout than the site's usual ones reads, with no page read as usual"
+        " since, fire the layout watch (code 9)",
+        "run",
+    ),
+    Setting(
+        "SMN_WATCH_WINDOW",
+        "int",
+        50,
+        "article pages per site the state keeps for the layout watch (its window across runs)",
+        "run",
+    ),
+    Setting(
+        "SMN_WATCH_FIELD_PAGES",
+        "int",
+        10,
+        "a site's newest articles over which field coverage is judged (at least"
+        " `SMN_LAYOUT_MIN_PAGES` of them)",
         "run",
     ),
     Setting(

@@ -73,3 +73,6 @@ class Article:
     """The run (and worker) that produced the record."""
     extractor_version: str = ""
     """Changes whenever extraction output can change."""
+    layout: str | None = None
+    """The layout that read the page: "classic", "modern" or "legacy"; "fallback" for a page
+    no known layout reads (trafilatura, less exact: filter these out for the cleanest data)."""

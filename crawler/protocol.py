@@ -42,6 +42,10 @@ ENTRY_ARTICLE_LINKS_META = "smn_entry_article_links"
 """Response meta of an entry point the spider read: how many article pages it links."""
 PAGE_LAYOUT_META = "smn_layout"
 """Response meta: the layout that read the page ("classic", "modern", "fallback") or None."""
+PAGE_REASON_META = "smn_page_reason"
+"""Response meta: why the page gave no article (the extractor's reason), when it gave none."""
+PAGE_FIELDS_META = "smn_page_fields"
+"""Response meta: the fields of the page's record that failed their plausibility check."""
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 """HTTP statuses whose Location the crawl follows."""

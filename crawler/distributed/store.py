@@ -21,7 +21,11 @@ Keys (``<p>`` is the prefix, ``<crawl>:state`` by default; see docs/distributed.
 * ``<p>:pages``: hash, key -> ``"<kind>\\t<epoch seconds>"``;
 * ``<p>:aliases``: hash, source key -> target key;
 * ``<p>:pending``: hash, pending link key -> ``"<attempts>\\t<epoch first added>\\t<url>"``
-  (the frontier kept between runs: see :mod:`crawler.incremental.run`).
+  (the frontier kept between runs: see :mod:`crawler.incremental.run`);
+* ``<p>:watch:pages:<site>``: hash, page key -> its reading (JSON), the layout watch's window
+  of the site; ``<p>:watch:window_sites``: set of those sites; ``<p>:watch:sites``: hash, site
+  -> its watch state (JSON); ``<p>:unread``: hash, key -> an unread article page (JSON) (see
+  :mod:`crawler.incremental.watch`).
 
 **Scopes.** Each worker syncs the state with the dataset directory *it* sees
 (:func:`crawler.incremental.sync.sync` forgets the ingested files that are not in it).
@@ -42,7 +46,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +55,17 @@ from redis.typing import EncodableT, FieldT
 
 from crawler.dataset.files import DatasetFile
 from crawler.incremental.store import DAY, PendingLink, StateError
+from crawler.incremental.watch import (
+    PageReading,
+    SiteWatch,
+    UnreadPage,
+    dump,
+    load_reading,
+    load_site_watch,
+    load_unread,
+    merge_unread,
+    newest,
+)
 from crawler.util.batches import chunks
 
 logger = logging.getLogger(__name__)
@@ -170,6 +185,8 @@ class RedisSeenStore:
         self._aliases = f"{prefix}:aliases"
         self._pending = f"{prefix}:pending"
         self._files = f"{prefix}:files:{scope}"
+        self._watch_sites = f"{prefix}:watch:sites"
+        self._unread = f"{prefix}:unread"
         self._lookup = client.register_script(_LOOKUP)
         self._add = client.register_script(_ADD_ARTICLES)
         self._forget = client.register_script(_FORGET_FILE)
@@ -314,6 +331,61 @@ class RedisSeenStore:
     def remove_pending(self, keys: Iterable[str]) -> None:
         for chunk in chunks(set(keys)):
             self.client.hdel(self._pending, *chunk)
+
+    # -- the layout watch (crawler/incremental/watch.py) -----------------------------------
+
+    def _window(self, site: str) -> str:
+        return f"{self.prefix}:watch:pages:{site}"
+
+    def record_readings(self, readings: Sequence[PageReading], keep: int) -> None:
+        by_site: dict[str, list[PageReading]] = {}
+        for reading in readings:
+            by_site.setdefault(reading.site, []).append(reading)
+        for site, listed in by_site.items():
+            window = self._window(site)
+            self.client.hset(window, mapping={r.key: dump(r) for r in listed})
+            stored = [load_reading(_str(raw)) for raw in self.client.hvals(window)]
+            _, older = newest(stored, keep)
+            for chunk in chunks(older):
+                self.client.hdel(window, *chunk)
+            self.client.sadd(f"{self.prefix}:watch:window_sites", site)
+
+    def readings(self, sites: Collection[str] | None = None) -> dict[str, list[PageReading]]:
+        known = {_str(s) for s in self.client.smembers(f"{self.prefix}:watch:window_sites")}
+        out: dict[str, list[PageReading]] = {}
+        for site in sorted(known if sites is None else known & set(sites)):
+            listed = [load_reading(_str(raw)) for raw in self.client.hvals(self._window(site))]
+            if listed:
+                out[site] = sorted(listed, key=lambda r: (r.seen_at, r.key))
+        return out
+
+    def site_watches(self) -> dict[str, SiteWatch]:
+        stored = self.client.hgetall(self._watch_sites)
+        return {_str(site): load_site_watch(_str(raw)) for site, raw in stored.items()}
+
+    def set_site_watch(self, site: str, watch: SiteWatch) -> None:
+        self.client.hset(self._watch_sites, site, dump(watch))
+
+    def add_unread(self, pages: Iterable[UnreadPage]) -> None:
+        listed = {p.key: p for p in pages}
+        for chunk in chunks(list(listed)):
+            before = self.client.hmget(self._unread, chunk)
+            old = {k: load_unread(_str(raw)) for k, raw in zip(chunk, before, strict=True) if raw}
+            merged = merge_unread(old, (listed[k] for k in chunk))
+            self.client.hset(self._unread, mapping={p.key: dump(p) for p in merged})
+
+    def unread(self) -> list[UnreadPage]:
+        return [
+            load_unread(_str(raw)) for _, raw in self.client.hscan_iter(self._unread, count=1000)
+        ]
+
+    def remove_unread(self, keys: Iterable[str]) -> None:
+        for chunk in chunks(set(keys)):
+            self.client.hdel(self._unread, *chunk)
+
+    def remove_pages(self, keys: Iterable[str]) -> None:
+        for chunk in chunks(set(keys)):
+            self.client.hdel(self._pages, *chunk)
 
     def close(self) -> None:
         self.client.close()

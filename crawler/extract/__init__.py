@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 # Bump whenever a change can alter any extracted field.
-EXTRACTOR_VERSION = "1.2.0"
+EXTRACTOR_VERSION = "1.3.0"
 
 logger = logging.getLogger(__name__)
 
@@ -352,4 +352,5 @@ def _record(
         content_hash=content_hash(text),
         fetched_at=fetched_at.astimezone(dt.UTC),
         extractor_version=EXTRACTOR_VERSION,
+        layout=parts.layout,
     )

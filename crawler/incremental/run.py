@@ -71,6 +71,8 @@ Stats: ``smn/incremental/skipped`` and ``smn/incremental/skipped/<kind>`` (``art
 close; ``alias``), ``smn/incremental/pending_added`` (links new to the frontier),
 ``smn/incremental/pending_resumed`` (pending links the run started with),
 ``smn/incremental/pending_dropped`` (given up),
+``smn/incremental/unread_requeued`` (article pages an older extractor could not read, fetched
+again because the extractor changed: see :mod:`crawler.incremental.watch`),
 ``smn/incremental/files_ingested``, ``smn/incremental/rows_ingested``,
 ``smn/incremental/files_forgotten``, ``smn/incremental/files_unreadable``,
 ``smn/incremental/state_created`` (1 when the state was missing or corrupt and rebuilt) and
@@ -106,6 +108,7 @@ from scrapy.utils.defer import deferred_from_coro
 from crawler.dataset.paths import dataset_dir, state_path
 from crawler.dataset.quarantine import record_in_stats
 from crawler.defaults import default, get_bool, get_float, get_int
+from crawler.extract import EXTRACTOR_VERSION
 from crawler.incremental.store import (
     DAY,
     PendingLink,
@@ -115,6 +118,7 @@ from crawler.incremental.store import (
     StateError,
 )
 from crawler.incremental.sync import SyncReport, sync
+from crawler.incremental.watch import PageReading, SiteWatch, UnreadPage
 from crawler.network.urls import url_key
 from crawler.protocol import ENTRY_META
 from crawler.util.batches import chunks
@@ -247,6 +251,30 @@ class GuardedStore:
     def remove_pending(self, keys: Iterable[str]) -> None:
         self.guard(lambda: self.inner.remove_pending(keys), None)
 
+    def record_readings(self, readings: Sequence[PageReading], keep: int) -> None:
+        self.guard(lambda: self.inner.record_readings(readings, keep), None)
+
+    def readings(self, sites: Collection[str] | None = None) -> dict[str, list[PageReading]]:
+        return self.guard(lambda: self.inner.readings(sites), {})
+
+    def site_watches(self) -> dict[str, SiteWatch]:
+        return self.guard(self.inner.site_watches, {})
+
+    def set_site_watch(self, site: str, watch: SiteWatch) -> None:
+        self.guard(lambda: self.inner.set_site_watch(site, watch), None)
+
+    def add_unread(self, pages: Iterable[UnreadPage]) -> None:
+        self.guard(lambda: self.inner.add_unread(pages), None)
+
+    def unread(self) -> list[UnreadPage]:
+        return self.guard(self.inner.unread, [])
+
+    def remove_unread(self, keys: Iterable[str]) -> None:
+        self.guard(lambda: self.inner.remove_unread(keys), None)
+
+    def remove_pages(self, keys: Iterable[str]) -> None:
+        self.guard(lambda: self.inner.remove_pages(keys), None)
+
     def close(self) -> None:
         self.inner.close()
 
@@ -265,6 +293,7 @@ class IncrementalRun:
         # did not may not have followed their links (docs/faults.md, gap 3).
         self._observed: dict[str, str] = {}
         self._observed_responses: Counter[str] = Counter()
+        self._close_hooks: list[Callable[[SeenStore | None], None]] = []
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -308,6 +337,7 @@ class IncrementalRun:
             self.stats.set_value("smn/error/state", 1)
             raise CloseSpider("state_error") from exc
         self._store = GuardedStore(store, self._state_lost)
+        self._requeue_unread()
         if store.created:
             self.stats.set_value("smn/incremental/state_created", 1)
         logger.info(
@@ -345,6 +375,24 @@ class IncrementalRun:
             store.close()
             raise
 
+    def _requeue_unread(self) -> None:
+        """Article pages an older extractor could not read go back to the frontier: this
+        extractor may read them (their "not an article" observation is forgotten)."""
+        stale = [p for p in self.store.unread() if p.extractor_version != EXTRACTOR_VERSION]
+        if not stale:
+            return
+        keys = [p.key for p in stale]
+        self.store.remove_pages(keys)
+        self.store.add_pending({p.key: p.url for p in stale}, time.time())
+        self.store.remove_unread(keys)
+        self.stats.inc_value("smn/incremental/unread_requeued", len(stale))
+        logger.info(
+            "The extractor changed (now %s): %d article pages it could not read before are "
+            "fetched again",
+            EXTRACTOR_VERSION,
+            len(stale),
+        )
+
     def _state_lost(self, exc: StateDamaged) -> None:
         """The state turned out damaged during the run: the spider closes (state_error)."""
         self.stats.set_value("smn/error/state", 1)
@@ -362,9 +410,21 @@ class IncrementalRun:
             d = deferred_from_coro(engine.close_spider_async(reason="state_error"))
             d.addErrback(lambda f: logger.error("Closing the spider failed: %s", f.value))
 
+    def at_close(self, hook: Callable[[SeenStore | None], None]) -> None:
+        """Call ``hook`` when the spider closes, after this run's files are ingested and the
+        frontier settled, before the store closes; with None when the state could not be
+        used (never opened, or lost)."""
+        self._close_hooks.append(hook)
+
+    def _run_close_hooks(self, store: SeenStore | None) -> None:
+        hooks, self._close_hooks = self._close_hooks, []
+        for hook in hooks:
+            hook(None if isinstance(store, GuardedStore) and store.lost else store)
+
     def spider_closed(self, reason: str) -> None:
         store = self._store
         if store is None:
+            self._run_close_hooks(None)
             return
         self._closing = True
         try:
@@ -381,6 +441,10 @@ class IncrementalRun:
             self._store_observations(reason)
             self._settle_pending()
         finally:
+            try:
+                self._run_close_hooks(store)
+            except Exception:
+                logger.exception("A close hook of the incremental state failed")
             store.close()
             self._store = None
             self._closing = False

@@ -50,12 +50,23 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from crawler.dataset.files import DatasetFile
+from crawler.incremental.watch import (
+    PageReading,
+    SiteWatch,
+    UnreadPage,
+    WatchStore,
+    dump,
+    load_reading,
+    load_site_watch,
+    load_unread,
+    merge_unread,
+)
 from crawler.util.batches import chunks
 
 logger = logging.getLogger(__name__)
@@ -78,7 +89,7 @@ class PendingLink:
     """Runs that ended (not killed) with it still pending."""
 
 
-class SeenStore(Protocol):
+class SeenStore(WatchStore, Protocol):
     """What earlier runs stored and saw. Implementations: :class:`SqliteSeenStore`; a shared
     one (Redis) for distributed crawls must keep the same guarantees: article keys only
     through :meth:`add_articles` with the file they came from, and :meth:`forget_files`
@@ -176,7 +187,24 @@ CREATE TABLE IF NOT EXISTS pending (
     added_at REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS watch_pages (
+    site TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seen_at REAL NOT NULL,
+    reading TEXT NOT NULL,
+    PRIMARY KEY (site, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS watch_sites (
+    site TEXT PRIMARY KEY,
+    watch TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS unread (
+    key TEXT PRIMARY KEY,
+    page TEXT NOT NULL
+) WITHOUT ROWID;
 """
+# The watch's tables (crawler/incremental/watch.py) were added without a version change: a
+# state of an older crawler gains them empty, and an older crawler ignores them.
 
 
 def _marks(n: int) -> str:
@@ -623,6 +651,76 @@ class SqliteSeenStore:
     @_guarded
     def remove_pending(self, keys: Iterable[str]) -> None:
         self._write_where_in("DELETE FROM pending WHERE key IN ({})", keys)
+
+    # -- the layout watch (crawler/incremental/watch.py) -----------------------------------
+
+    @_guarded
+    def record_readings(self, readings: Sequence[PageReading], keep: int) -> None:
+        if not readings:
+            return
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO watch_pages (site, key, seen_at, reading)"
+                " VALUES (?, ?, ?, ?)",
+                [(r.site, r.key, r.seen_at, dump(r)) for r in readings],
+            )
+            for site in {r.site for r in readings}:
+                db.execute(
+                    "DELETE FROM watch_pages WHERE site = ? AND key NOT IN (SELECT key FROM"
+                    " watch_pages WHERE site = ? ORDER BY seen_at DESC, key DESC LIMIT ?)",
+                    (site, site, max(keep, 0)),
+                )
+
+    @_guarded
+    def readings(self, sites: Collection[str] | None = None) -> dict[str, list[PageReading]]:
+        rows = self._db.execute("SELECT site, reading FROM watch_pages ORDER BY seen_at, key")
+        out: dict[str, list[PageReading]] = {}
+        for site, raw in rows:
+            if sites is None or site in sites:
+                out.setdefault(site, []).append(load_reading(raw))
+        return out
+
+    @_guarded
+    def site_watches(self) -> dict[str, SiteWatch]:
+        rows = self._db.execute("SELECT site, watch FROM watch_sites")
+        return {site: load_site_watch(raw) for site, raw in rows}
+
+    @_guarded
+    def set_site_watch(self, site: str, watch: SiteWatch) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO watch_sites (site, watch) VALUES (?, ?)",
+                (site, dump(watch)),
+            )
+
+    @_guarded
+    def add_unread(self, pages: Iterable[UnreadPage]) -> None:
+        listed = {p.key: p for p in pages}
+        if not listed:
+            return
+        with self._write() as db:
+            old: dict[str, UnreadPage] = {}
+            for chunk in chunks(listed):
+                rows = db.execute(
+                    f"SELECT page FROM unread WHERE key IN ({_marks(len(chunk))})", chunk
+                )
+                old.update((p.key, p) for p in map(load_unread, (raw for (raw,) in rows)))
+            db.executemany(
+                "INSERT OR REPLACE INTO unread (key, page) VALUES (?, ?)",
+                [(p.key, dump(p)) for p in merge_unread(old, listed.values())],
+            )
+
+    @_guarded
+    def unread(self) -> list[UnreadPage]:
+        return [load_unread(raw) for (raw,) in self._db.execute("SELECT page FROM unread")]
+
+    @_guarded
+    def remove_unread(self, keys: Iterable[str]) -> None:
+        self._write_where_in("DELETE FROM unread WHERE key IN ({})", keys)
+
+    @_guarded
+    def remove_pages(self, keys: Iterable[str]) -> None:
+        self._write_where_in("DELETE FROM pages WHERE key IN ({})", keys)
 
     def _write_where_in(self, statement: str, values: Iterable[str]) -> None:
         """Run ``statement`` (its ``{}`` the list of an ``IN``) over ``values``, chunked, in

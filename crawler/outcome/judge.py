@@ -30,7 +30,9 @@ code  name               meaning
                          reason (``parquet/rows_lost``, ``articles/dropped/schema_error``,
                          or a gap in the accounting)
 9     LAYOUT_CHANGED     the layout watch fired: a site's pages are no longer read by a
-                         known layout (see :mod:`crawler.outcome.layout_watch`)
+                         known layout, lost fields, or its entry points link no article
+                         (see :mod:`crawler.outcome.layout_watch`); it fires on every
+                         run until the site reads normally or is acknowledged
 10    TOO_MANY_ERRORS    more errors than ``SMN_MAX_ERRORS`` (or finish reason
                          ``closespider_errorcount``)
 11    CLOCK_BEHIND       the system clock is more than a day behind the newest fetch time
@@ -281,7 +283,7 @@ def _problems(stats: Stats, rules: OutcomeRules) -> Iterator[Problem]:
     if watch.fired:
         yield Problem(
             ExitCode.LAYOUT_CHANGED,
-            "layout changed on " + "; ".join(s.describe() for s in watch.fired),
+            "layout changed on " + "; ".join(watch.describe()),
         )
     errors = error_count(stats, rules.give_up_is_error)
     if reason == "closespider_errorcount" or 0 <= rules.max_errors < errors:

@@ -1,49 +1,67 @@
 """The layout watch: does every site still look the way the extractor's layouts expect?
 
-The spider counts, per site (``smn/site/<site>/...``): ``article_pages`` (pages that look
-like, or turned out to be, articles), ``articles`` (records extracted), ``recognised``
-(records read by a known layout, classic or modern, not the trafilatura fallback) and
-``field/<name>`` (records that have the field). From these the watch computes, per site:
+A cron run every 30 minutes sees a handful of new articles per site, so the watch judges a
+*window* kept across runs in the incremental state (:mod:`crawler.incremental.watch`): the
+newest ``SMN_WATCH_WINDOW`` article pages of each site, each with whether a known layout
+(classic, modern, legacy: not the trafilatura fallback) read an article from it, the watched
+fields it missed and the fields that failed their plausibility check. A site's watch *fires*
+(exit code 9, the site named on the last line) in the first run whose evidence is enough:
 
-* the **share** recognised: ``recognised / article_pages``. When a site changes its markup
-  (as SpaceDaily did in 2026) its pages fall to the fallback or stop reading as articles
-  at all, and the share drops.
-* the **coverage** of each field: ``field/<name> / articles``. A layout that still finds
-  the headline but lost, say, the dateline shows here while its share stays at 100%.
+* **unread pages**: ``SMN_WATCH_MIN_PAGES`` (2) article pages in a row that no known layout
+  reads (fallback reads, or no article at all), with no page read by one since. Runs are
+  taken as wholes (their pages come in no meaningful order): one odd page among good ones in
+  a run never fires, two new pages of a redesigned site in one run do, on a fresh dataset too;
+* **a low share in one run**: at least ``SMN_LAYOUT_MIN_PAGES`` article pages of the site in
+  the run and fewer than ``SMN_LAYOUT_MIN_SHARE`` read by a known layout (a backfill that
+  meets a redesign half-way);
+* **fields lost**: among the site's newest ``SMN_WATCH_FIELD_PAGES`` articles (at least
+  ``SMN_LAYOUT_MIN_PAGES``, the newest of this run), a watched field's coverage under its
+  minimum, a field that failed its plausibility check counting as missing: a layout that still
+  finds the headline but lost, say, the dateline;
+* **an entry point that links no article**: a home page, section page or feed that answered
+  but links no article page.
 
-A site fires the watch when it had at least ``SMN_LAYOUT_MIN_PAGES`` article pages and its
-share is below ``SMN_LAYOUT_MIN_SHARE``, or it had at least that many articles and a
-field's coverage is below that field's minimum. A handful of pages says little (one odd
-page of three is 33%), hence the floor.
+Only runs with *evidence* change a site's state: article pages of the site, or its entry
+points fetched. A run that fetched nothing new keeps it as it was; pages the server did not
+really answer (empty, truncated or binary bodies, 5xx, timeouts: ``PageKind.ERROR`` or no
+response) are no evidence. Once fired, a site fires on every later run (its state says since
+when) until a run with evidence finds it reading normally again, or an operator acknowledges
+it (``scrapy health --ack SITE``): an acknowledged site is reported, not failed, until it
+reads normally again. Without the incremental state the window is the run's own pages.
 
-Settings:
+The spider middleware :mod:`crawler.spidermiddlewares.layout_watch` gathers the readings and
+the per-site counts (``smn/site/<site>/...``); at the close it judges each site with
+:func:`judge_site` and stores the verdicts in the stats (``smn/watch/verdicts``), so that
+:func:`watch_layout`, and with it the exit code, stays a function of the stats.
 
-* ``SMN_LAYOUT_MIN_SHARE`` (float, default 0.8).
-* ``SMN_LAYOUT_MIN_PAGES`` (int, default 5).
-* ``SMN_LAYOUT_MIN_FIELD_COVERAGE`` (dict field -> float, or one float for every field;
-  default below, a dict given is merged over it; 0 stops watching a field):
+Settings: ``SMN_WATCH_MIN_PAGES`` (2), ``SMN_WATCH_WINDOW`` (50), ``SMN_WATCH_FIELD_PAGES``
+(10), ``SMN_LAYOUT_MIN_SHARE`` (0.8), ``SMN_LAYOUT_MIN_PAGES`` (5) and
+``SMN_LAYOUT_MIN_FIELD_COVERAGE`` (dict field -> float, or one float for every field; a dict
+given is merged over the default; 0 stops watching a field):
 
-  ==============  =======  ====================================================
-  field           minimum  why
-  ==============  =======  ====================================================
-  title           0.9      every article has a headline; the validation drops
-                           records without one, so a gap means pages lost
-  text            0.9      same
-  published_date  0.8      the dateline or the page metadata; rare gaps only
-  dateline        0.5      wire briefs and some newer-platform posts have none
-  byline          0.2      agency briefs (IANS, ...) often carry no byline
-  ==============  =======  ====================================================
+==============  =======  ====================================================
+field           minimum  why
+==============  =======  ====================================================
+title           0.9      every article has a headline; the validation drops
+                         records without one, so a gap means pages lost
+text            0.9      same
+published_date  0.8      the dateline or the page metadata; rare gaps only
+dateline        0.5      wire briefs and some newer-platform posts have none
+byline          0.2      agency briefs (IANS, ...) often carry no byline
+==============  =======  ====================================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy.settings import BaseSettings
 
 from crawler.defaults import default, get_float, get_int
+from crawler.incremental.watch import PageReading, SiteWatch
 from crawler.outcome.stats import Stats, count
 from crawler.protocol import SITE_STATS_PREFIX
 
@@ -57,12 +75,21 @@ DEFAULT_FIELD_MIN_COVERAGE: Mapping[str, float] = {
 SITE_PREFIX = SITE_STATS_PREFIX
 WATCHED_FIELDS: tuple[str, ...] = tuple(DEFAULT_FIELD_MIN_COVERAGE)
 """The record fields whose coverage the watch judges (counted per site as ``field/<name>``)."""
+VERDICTS_STAT = "smn/watch/verdicts"
+"""Stats key: ``{site: verdict dict}`` of the close-time judgement (:meth:`SiteVerdict.as_dict`)."""
+UNREAD_STAT = "smn/watch/unread"
+"""Stats key: the run's article pages that gave no article, ``[{url, site, reason}]``."""
+UNREAD_LISTED = 200
+"""At most this many unread pages are listed in the stats and the report (all are counted)."""
 
 
 @dataclass(frozen=True)
 class LayoutRules:
     min_share: float = default("SMN_LAYOUT_MIN_SHARE")
     min_pages: int = default("SMN_LAYOUT_MIN_PAGES")
+    min_changed: int = default("SMN_WATCH_MIN_PAGES")
+    window: int = default("SMN_WATCH_WINDOW")
+    field_pages: int = default("SMN_WATCH_FIELD_PAGES")
     field_min_coverage: Mapping[str, float] = field(
         default_factory=lambda: dict(DEFAULT_FIELD_MIN_COVERAGE)
     )
@@ -83,6 +110,9 @@ class LayoutRules:
         return cls(
             min_share=get_float(settings, "SMN_LAYOUT_MIN_SHARE"),
             min_pages=get_int(settings, "SMN_LAYOUT_MIN_PAGES"),
+            min_changed=max(get_int(settings, "SMN_WATCH_MIN_PAGES"), 1),
+            window=max(get_int(settings, "SMN_WATCH_WINDOW"), 1),
+            field_pages=max(get_int(settings, "SMN_WATCH_FIELD_PAGES"), 1),
             field_min_coverage=coverage,
         )
 
@@ -192,27 +222,242 @@ class SiteLayout:
 
 
 @dataclass(frozen=True)
-class LayoutWatch:
-    sites: Mapping[str, SiteLayout]
-    rules: LayoutRules
+class SiteVerdict:
+    """The watch's judgement of one site at a run's close, and the state it leaves."""
+
+    site: str
+    watch: SiteWatch
+    """The site's state after this run (stored for the next)."""
+    problems: tuple[str, ...]
+    """What is wrong now (empty: the site reads normally, or there was no evidence)."""
+    evidence: bool
+    """The run brought evidence on the site (article pages, or its entry points fetched)."""
+    window_pages: int
+    known: int
+    """Of the window's pages, those a known layout read."""
+    changed_streak: int
+    """The newest pages that show a change, back to the newest run read as usual."""
+    field_coverage: Mapping[str, float | None]
+    """Over the newest articles (see ``field_pages``); None without enough of them."""
 
     @property
-    def fired(self) -> list[SiteLayout]:
-        return [s for s in self.sites.values() if s.fired]
+    def fired(self) -> bool:
+        """The site fails the run: fired and not acknowledged."""
+        return self.watch.fired and self.watch.acknowledged_at is None
+
+    def describe(self) -> str:
+        since = _when(self.watch.fired_since)
+        phrase = f"{self.site}: {self.watch.reason}"
+        return phrase + (f" (since {since})" if since else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "min_share": self.rules.min_share,
-            "min_pages": self.rules.min_pages,
-            "field_min_coverage": dict(self.rules.field_min_coverage),
-            "fired": [s.site for s in self.fired],
-            "sites": {name: s.as_dict() for name, s in sorted(self.sites.items())},
+            "fired": self.fired,
+            "fired_since": _when(self.watch.fired_since),
+            "acknowledged_at": _when(self.watch.acknowledged_at),
+            "reason": self.watch.reason or None,
+            "problems_now": list(self.problems),
+            "evidence": self.evidence,
+            "window_pages": self.window_pages,
+            "window_known_share": _round(self.known / self.window_pages)
+            if self.window_pages
+            else None,
+            "usual_layouts": list(self.watch.layouts),
+            "changed_streak": self.changed_streak,
+            "recent_field_coverage": {k: _round(v) for k, v in self.field_coverage.items()},
         }
 
 
-def watch_layout(stats: Stats, rules: LayoutRules | None = None) -> LayoutWatch:
-    """The layout watch over the ``smn/site/*`` counts of a run's stats."""
-    rules = rules or LayoutRules()
+def is_off(reading: PageReading, usual: Collection[str]) -> bool:
+    """Whether a page shows a change of the site's layout: no known layout read it, or (once
+    the site's usual layouts are learnt) another than those did."""
+    if not reading.known:
+        return True
+    return bool(usual) and reading.layout not in usual
+
+
+def learnt_layouts(readings: Sequence[PageReading]) -> set[str]:
+    """The known layouts that read ``readings`` (of a run that read normally). Every era's:
+    a site whose archive one layout reads and whose new pages another (SpaceDaily) has both
+    as usual, and a backfill that meets old pages teaches the layout that reads them."""
+    return {r.layout for r in readings if r.known and r.layout}
+
+
+def changed_streak(
+    window: Sequence[PageReading], usual: Collection[str]
+) -> tuple[list[PageReading], float | None]:
+    """The pages of the newest runs in which every page shows a change (:func:`is_off`),
+    back to the newest run with a page read as usual (whole runs: a run's pages come in no
+    meaningful order); and when that run read its newest usual page (None: no such run)."""
+    by_run: dict[str, list[PageReading]] = {}
+    for reading in window:
+        by_run.setdefault(reading.run, []).append(reading)
+    runs = sorted(by_run.values(), key=lambda pages: max(r.seen_at for r in pages), reverse=True)
+    streak: list[PageReading] = []
+    for pages in runs:
+        usual_reads = [r.seen_at for r in pages if not is_off(r, usual)]
+        if usual_reads:
+            return streak, max(usual_reads)
+        streak += pages
+    return streak, None
+
+
+def recent_coverage(
+    window: Sequence[PageReading], rules: LayoutRules
+) -> tuple[dict[str, float | None], list[PageReading]]:
+    """Coverage of each watched field over the newest ``field_pages`` articles of the window
+    (a field that failed its check counts as missing), and those articles."""
+    articles = [r for r in window if r.article][-rules.field_pages :]
+    coverage: dict[str, float | None] = {}
+    for name in rules.field_min_coverage:
+        if not articles:
+            coverage[name] = None
+            continue
+        found = sum(1 for r in articles if name not in r.missing and name not in r.implausible)
+        coverage[name] = found / len(articles)
+    return coverage, articles
+
+
+def judge_site(
+    site: str,
+    window: Sequence[PageReading],
+    before: SiteWatch,
+    run: SiteLayout | None,
+    crawl_id: str,
+    now: float,
+    rules: LayoutRules,
+) -> SiteVerdict:
+    """Judge one site over its window (oldest first, this run's pages included) at the close
+    of run ``crawl_id``; ``run`` is the site's counts in this run, ``before`` its stored state."""
+    evidence = any(r.run == crawl_id for r in window) or bool(run and run.entry_points)
+    streak, last_usual = changed_streak(window, before.layouts)
+    coverage, articles = recent_coverage(window, rules)
+    problems: list[str] = []
+    if len(streak) >= rules.min_changed:
+        problems.append(_describe_change(streak, before.layouts, last_usual))
+    else:
+        recent = window[-rules.field_pages :]
+        off = [r for r in recent if is_off(r, before.layouts)]
+        share = 1 - len(off) / len(recent) if recent else 1.0
+        if len(recent) >= rules.min_pages and share < rules.min_share:
+            problems.append(
+                f"{_pct(share)} of the {len(recent)} newest article pages read as usual (min "
+                f"{_pct(rules.min_share)}; {_how(off, before.layouts)})"
+            )
+    if len(articles) >= rules.min_pages:
+        minimum = rules.field_min_coverage
+        low = [
+            f"{name} {_pct(cover)} (min {_pct(minimum[name])})"
+            for name, cover in coverage.items()
+            if cover is not None and minimum[name] > 0 and cover < minimum[name]
+        ]
+        if low:
+            problems.append(
+                f"fields below their minimum on the {len(articles)} newest articles: "
+                + ", ".join(low)
+            )
+    if run is not None and run.entry_points_empty:
+        problems.append(
+            f"{run.entry_points_empty} of {run.entry_points} entry points (home, section pages,"
+            " feeds) answered but link no article page"
+        )
+    if not evidence:
+        after = before
+    elif problems:
+        after = SiteWatch(
+            layouts=before.layouts,
+            fired_since=before.fired_since if before.fired else now,
+            reason="; ".join(problems),
+            acknowledged_at=before.acknowledged_at if before.fired else None,
+        )
+    else:
+        # Reads normally: a firing and its acknowledgement end; the layouts that read this
+        # run's pages are usual from now on.
+        learnt = learnt_layouts([r for r in window if r.run == crawl_id])
+        after = SiteWatch(layouts=tuple(sorted(set(before.layouts) | learnt)))
+    return SiteVerdict(
+        site=site,
+        watch=after,
+        problems=tuple(problems),
+        evidence=evidence,
+        window_pages=len(window),
+        known=sum(1 for r in window if r.known),
+        changed_streak=len(streak),
+        field_coverage=coverage,
+    )
+
+
+def _describe_change(
+    streak: Sequence[PageReading], usual: Collection[str], last_usual: float | None
+) -> str:
+    """The phrase of a change: how many pages in a row, read how, since when."""
+    how = _how(streak, usual)
+    since = f"since {_when(last_usual)}" if last_usual is not None else "in the window"
+    return (
+        f"{len(streak)} article pages in a row not read as before ({how}; none "
+        f"read as usual {since})"
+    )
+
+
+@dataclass(frozen=True)
+class LayoutWatch:
+    sites: Mapping[str, SiteLayout]
+    rules: LayoutRules
+    verdicts: Mapping[str, Mapping[str, Any]] | None = None
+    """The close-time verdicts (``smn/watch/verdicts``); None: the run's counts alone."""
+
+    @property
+    def fired(self) -> list[str]:
+        """The sites that fail the run."""
+        if self.verdicts is not None:
+            return sorted(site for site, v in self.verdicts.items() if v.get("fired"))
+        return [s.site for s in self.sites.values() if s.fired]
+
+    @property
+    def acknowledged(self) -> list[str]:
+        if self.verdicts is None:
+            return []
+        return sorted(
+            site
+            for site, v in self.verdicts.items()
+            if v.get("fired_since") and v.get("acknowledged_at")
+        )
+
+    def describe(self) -> list[str]:
+        """One phrase per fired site for the outcome line."""
+        if self.verdicts is None:
+            return [s.describe() for s in self.sites.values() if s.fired]
+        phrases = []
+        for site in self.fired:
+            verdict = self.verdicts[site]
+            since = verdict.get("fired_since")
+            phrases.append(
+                f"{site}: {verdict.get('reason')}" + (f" (since {since})" if since else "")
+            )
+        return phrases
+
+    def as_dict(self) -> dict[str, Any]:
+        sites: dict[str, dict[str, Any]] = {
+            name: s.as_dict() for name, s in sorted(self.sites.items())
+        }
+        for name, verdict in sorted((self.verdicts or {}).items()):
+            entry = sites.setdefault(name, {})
+            entry["fired"] = bool(verdict.get("fired"))
+            entry["window"] = dict(verdict)
+        return {
+            "min_share": self.rules.min_share,
+            "min_pages": self.rules.min_pages,
+            "min_changed": self.rules.min_changed,
+            "window": self.rules.window,
+            "field_min_coverage": dict(self.rules.field_min_coverage),
+            "fired": self.fired,
+            "acknowledged": self.acknowledged,
+            "sites": sites,
+        }
+
+
+def site_counts(stats: Stats, rules: LayoutRules) -> dict[str, SiteLayout]:
+    """The per-site counts of a run (``smn/site/<site>/...``)."""
     names = {
         key[len(SITE_PREFIX) :].split("/", 1)[0]
         for key in stats
@@ -237,7 +482,25 @@ def watch_layout(stats: Stats, rules: LayoutRules | None = None) -> LayoutWatch:
             entry_points=count(stats, f"{prefix}entry_points"),
             entry_points_empty=count(stats, f"{prefix}entry_points_empty"),
         )
-    return LayoutWatch(sites, rules)
+    return sites
+
+
+def watch_layout(stats: Stats, rules: LayoutRules | None = None) -> LayoutWatch:
+    """The layout watch of a run: the close-time verdicts in its stats when there are, else
+    the run's own counts judged alone."""
+    rules = rules or LayoutRules()
+    verdicts = stats.get(VERDICTS_STAT)
+    return LayoutWatch(
+        site_counts(stats, rules),
+        rules,
+        verdicts if isinstance(verdicts, Mapping) else None,
+    )
+
+
+def _when(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _pct(value: float | None) -> str:
@@ -246,3 +509,34 @@ def _pct(value: float | None) -> str:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def _how(pages: Sequence[PageReading], usual: Collection[str]) -> str:
+    """ "2 by the legacy layout instead of classic, 1 by the fallback, 1 not read as an
+    article"."""
+    unread = sum(1 for r in pages if not r.article)
+    fallback = sum(1 for r in pages if r.article and not r.known)
+    other: dict[str, int] = {}
+    for r in pages:
+        if r.known and r.layout:
+            other[r.layout] = other.get(r.layout, 0) + 1
+    instead = f" instead of {', '.join(sorted(usual))}" if usual else ""
+    how = [f"{n} by the {layout} layout{instead}" for layout, n in sorted(other.items())]
+    how += [f"{fallback} by the fallback"] if fallback else []
+    how += [f"{unread} not read as articles"] if unread else []
+    return ", ".join(how)
+
+
+def acknowledge(watch: SiteWatch, window: Sequence[PageReading], now: float) -> SiteWatch:
+    """An operator's acknowledgement of a fired site: it no longer fails runs, and the known
+    layouts that read its changed pages become usual (the site's new markup, accepted), so
+    that it clears at the next run that reads it so; a site whose pages no known layout reads
+    stays acknowledged until it reads normally again."""
+    streak, _ = changed_streak(window, watch.layouts)
+    accepted = {r.layout for r in streak if r.known and r.layout}
+    return SiteWatch(
+        layouts=tuple(sorted(set(watch.layouts) | accepted)),
+        fired_since=watch.fired_since,
+        reason=watch.reason,
+        acknowledged_at=now,
+    )

@@ -35,8 +35,9 @@ from crawler.outcome.judge import (
     error_count,
     records_lost,
 )
-from crawler.outcome.layout_watch import watch_layout
+from crawler.outcome.layout_watch import UNREAD_STAT, watch_layout
 from crawler.outcome.stats import Stats, count, counts_under
+from crawler.protocol import SITE_STATS_PREFIX
 
 
 def build_report(
@@ -112,9 +113,27 @@ def build_report(
         "dataset": str(root) if root is not None else None,
         "files_written": [_relative(Path(f), root) for f in files],
         "layout_watch": watch_layout(stats, rules.layout).as_dict(),
+        "unread_pages": _unread(stats),
         "quarantined": _quarantined(stats),
         "fields": _fields(stats),
     }
+
+
+def _unread(stats: Stats) -> dict[str, Any]:
+    """The run's pages at article URLs that gave no article: counted per site, the first
+    :data:`~crawler.outcome.layout_watch.UNREAD_LISTED` listed with their reason."""
+    by_site = {
+        key[len(SITE_STATS_PREFIX) :].split("/", 1)[0]: count(stats, key)
+        for key in stats
+        if key.startswith(SITE_STATS_PREFIX) and key.endswith("/unread")
+    }
+    listed = stats.get(UNREAD_STAT)
+    pages = [
+        {k: str(entry.get(k) or "") for k in ("url", "site", "reason")}
+        for entry in (listed if isinstance(listed, list | tuple) else ())
+        if isinstance(entry, Mapping)
+    ]
+    return {"count": sum(by_site.values()), "by_site": by_site, "pages": pages}
 
 
 def _quarantined(stats: Stats) -> list[dict[str, str]]:
@@ -159,7 +178,9 @@ def summary_lines(report: Mapping[str, Any], path: Path | None = None) -> list[s
     responses = report["responses"]
     statuses = ", ".join(f"{s} x{n}" for s, n in responses["by_status"].items())
     watch = report["layout_watch"]
-    judged = sum(1 for s in watch["sites"].values() if s["judged"])
+    windows = sum(1 for s in watch["sites"].values() if s.get("window"))
+    judged = windows or sum(1 for s in watch["sites"].values() if s.get("judged"))
+    acknowledged = watch.get("acknowledged") or []
     elapsed = report.get("elapsed_seconds")
     lines = [
         f"Run {report['crawl_id']}: {report.get('finish_reason') or 'not run'}"
@@ -175,8 +196,16 @@ def summary_lines(report: Mapping[str, Any], path: Path | None = None) -> list[s
         f"retries, {faults['timeouts']} timeouts, {faults['size_cap_cancels']} size-cap "
         f"cancels, {faults['robots_forbidden']} robots.txt refusals" + _other_faults(faults),
         f"  layout watch: {len(watch['sites'])} sites, {judged} judged, "
-        + (f"fired on {', '.join(watch['fired'])}" if watch["fired"] else "no change seen"),
+        + (f"fired on {', '.join(watch['fired'])}" if watch["fired"] else "no change seen")
+        + (f"; acknowledged: {', '.join(acknowledged)}" if acknowledged else ""),
     ]
+    unread = report.get("unread_pages")
+    if unread and unread.get("count"):
+        per_site = ", ".join(f"{site} {n}" for site, n in sorted(unread["by_site"].items()))
+        lines.append(
+            f"  article pages that gave no article: {unread['count']} ({per_site}); listed in"
+            " the report, kept pending in the state"
+        )
     fields = report.get("fields")
     if fields and (fields["implausible"] or fields["disagree"]):
         lines.append(_fields_line(fields))

@@ -40,8 +40,10 @@ from crawler.network.urls import (
 from crawler.protocol import (
     ENTRY_ARTICLE_LINKS_META,
     ENTRY_META,
+    PAGE_FIELDS_META,
     PAGE_KIND_META,
     PAGE_LAYOUT_META,
+    PAGE_REASON_META,
     PageKind,
     site_stat,
 )
@@ -228,6 +230,8 @@ class SmnSpider(scrapy.Spider):
             kind = PageKind.LISTING
         response.meta[PAGE_KIND_META] = kind
         response.meta[PAGE_LAYOUT_META] = extraction.layout
+        response.meta[PAGE_REASON_META] = extraction.reason
+        response.meta[PAGE_FIELDS_META] = tuple(name for name, _ in extraction.implausible)
         if (
             response.meta.get(ENTRY_META)
             and kind is not PageKind.ERROR

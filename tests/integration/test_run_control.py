@@ -214,7 +214,10 @@ def test_a_site_that_changed_its_markup_fails_the_run_and_is_named(
         routes.add_route("www.spacewar.com", path, lambda request, page=page: page)
     run = crawl(routes, tmp_path / "articles")
     assert run.returncode == ExitCode.LAYOUT_CHANGED, run.output[-3000:]
-    assert run.last_line.startswith("FAILED (code 9): layout changed on spacewar.com: 40% of 10")
+    assert run.last_line.startswith(
+        "FAILED (code 9): layout changed on spacewar.com: 40% of the 10 newest article pages"
+        " read as usual (min 80%; 6 by the fallback)"
+    )
     assert "6 by the fallback" in run.last_line
     assert "dateline 40% (min 50%)" in run.last_line
     for other in ("spacedaily.com", "terradaily.com", "marsdaily.com"):

@@ -49,3 +49,46 @@ def test_a_store_keeps_pending_links_until_removed(open_store: Callable[[], Seen
         assert again.pending() == []
     finally:
         again.close()
+
+
+def test_a_store_keeps_the_layout_watch_window_bounded_per_site(
+    open_store: Callable[[], SeenStore],
+) -> None:
+    """The watch's part of the state: the newest pages of each site (``keep`` of them), each
+    site's watch state, and the unread article pages, the same through every store."""
+    from crawler.incremental.watch import PageReading, SiteWatch, UnreadPage
+
+    def reading(site: str, i: int, **kw: object) -> PageReading:
+        return PageReading(site, f"{site}/{i}", T0 + i, f"run{i // 3}", True, True, **kw)  # type: ignore[arg-type]
+
+    store = open_store()
+    try:
+        store.record_readings([reading("a.com", i, layout="classic") for i in range(8)], keep=5)
+        store.record_readings([reading("b.com", 0, missing=("byline",))], keep=5)
+        # The same page read again replaces its reading.
+        store.record_readings([reading("a.com", 7, layout="legacy", implausible=("dateline",))], 5)
+        store.set_site_watch("a.com", SiteWatch(("classic",), T0, "2 pages", None))
+        store.add_unread(
+            [UnreadPage("u1", "https://a.com/u1", "a.com", "no headline", "1.0", T0, T0)]
+        )
+        store.add_unread(
+            [UnreadPage("u1", "https://a.com/u1", "a.com", "no body", "1.1", T0 + 9, T0 + 9)]
+        )
+    finally:
+        store.close()
+    again = open_store()
+    try:
+        windows = again.readings()
+        assert [r.key for r in windows["a.com"]] == [f"a.com/{i}" for i in range(3, 8)]
+        newest = windows["a.com"][-1]
+        assert (newest.layout, newest.implausible) == ("legacy", ("dateline",))
+        assert windows["b.com"][0].missing == ("byline",)
+        assert again.readings(["b.com"]).keys() == {"b.com"}
+        assert again.site_watches() == {"a.com": SiteWatch(("classic",), T0, "2 pages", None)}
+        (unread,) = again.unread()
+        # Updated, first seen kept.
+        assert (unread.reason, unread.first_seen, unread.last_seen) == ("no body", T0, T0 + 9)
+        again.remove_unread(["u1"])
+        assert again.unread() == []
+    finally:
+        again.close()

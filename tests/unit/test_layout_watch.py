@@ -1,0 +1,145 @@
+"""The layout watch's judgement of a site over its window across runs
+(crawler.outcome.layout_watch.judge_site): pure, on hand-made readings."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from crawler.incremental.watch import PageReading, SiteWatch
+from crawler.outcome.judge import ExitCode, judge
+from crawler.outcome.layout_watch import (
+    VERDICTS_STAT,
+    LayoutRules,
+    SiteLayout,
+    SiteVerdict,
+    acknowledge,
+    judge_site,
+    learnt_layouts,
+)
+
+pytestmark = pytest.mark.unit
+
+T0 = 1_800_000_000.0
+RULES = LayoutRules()
+SITE = "spacewar.com"
+
+
+def page(
+    run: int,
+    n: int,
+    layout: str | None = "classic",
+    *,
+    missing: tuple[str, ...] = (),
+    implausible: tuple[str, ...] = (),
+    published: str | None = "2026-12-01",
+) -> PageReading:
+    article = layout is not None
+    return PageReading(
+        site=SITE,
+        key=f"{SITE}/{run}/{n}",
+        seen_at=T0 + run * 1800 + n,
+        run=f"run{run}",
+        known=layout in ("classic", "modern", "legacy"),
+        article=article,
+        layout=layout,
+        missing=missing if article else ("title", "text", "published_date", "dateline", "byline"),
+        implausible=implausible,
+        published=published if article else None,
+    )
+
+
+def entry(points: int = 1, empty: int = 0) -> SiteLayout:
+    return SiteLayout(SITE, 0, 0, 0, {}, RULES, entry_points=points, entry_points_empty=empty)
+
+
+def run_judge(
+    window: list[PageReading], before: SiteWatch, run: int, counts: SiteLayout | None = None
+) -> SiteVerdict:
+    return judge_site(SITE, window, before, counts or entry(), f"run{run}", T0 + run * 1800, RULES)
+
+
+CLASSIC = SiteWatch(layouts=("classic",))
+HISTORY = [page(1, n) for n in range(20)]
+
+
+def test_two_unread_pages_fire_on_a_fresh_dataset() -> None:
+    verdict = run_judge([page(1, 0, None), page(1, 1, "fallback")], SiteWatch(), 1)
+    assert verdict.fired
+    assert verdict.watch.fired_since == T0 + 1800
+    assert "2 article pages in a row not read as before" in verdict.describe()
+    assert "1 by the fallback, 1 not read as articles" in verdict.describe()
+
+
+def test_one_odd_page_fires_neither_among_good_ones_nor_alone() -> None:
+    assert not run_judge([*HISTORY, page(2, 0, None)], CLASSIC, 2).fired
+    mixed = [*HISTORY, page(2, 0, None), *(page(2, n) for n in range(1, 6))]
+    assert not run_judge(mixed, CLASSIC, 2).fired
+    # A second odd page in a later run, with good ones in between: still not.
+    assert not run_judge([*mixed, page(3, 0, None)], CLASSIC, 3).fired
+
+
+def test_a_switch_of_layout_fires_and_stays_fired_until_acknowledged() -> None:
+    window = [*HISTORY, page(2, 0, "legacy"), page(2, 1, "legacy")]
+    fired = run_judge(window, CLASSIC, 2)
+    assert fired.fired and "2 by the legacy layout instead of classic" in fired.describe()
+    # A run with nothing new (its entry points fetched): still fired, since the same time.
+    again = run_judge(window, fired.watch, 3)
+    assert again.fired and again.watch.fired_since == fired.watch.fired_since
+    # No evidence at all (the site not crawled): the state as it was.
+    assert run_judge(window, fired.watch, 3, counts=entry(points=0)).watch == fired.watch
+    acked = acknowledge(fired.watch, window, T0 + 9000)
+    assert acked.fired and acked.acknowledged_at == T0 + 9000
+    assert acked.layouts == ("classic", "legacy")
+    assert not run_judge(window, acked, 4).watch.fired  # reads as usual now: cleared
+
+
+def test_an_acknowledged_site_whose_pages_no_layout_reads_stays_acknowledged() -> None:
+    window = [*HISTORY, page(2, 0, None), page(2, 1, None)]
+    fired = run_judge(window, CLASSIC, 2)
+    acked = acknowledge(fired.watch, window, T0 + 9000)
+    later = run_judge([*window, page(3, 0, None)], acked, 3)
+    assert later.watch.fired and not later.fired  # reported, not failed
+    back = run_judge([*window, page(4, 0)], later.watch, 4)
+    assert back.watch == CLASSIC  # reads normally again: fired and acknowledgement end
+
+
+def test_lost_fields_fire_over_the_newest_articles() -> None:
+    newest = [page(2 + n // 2, n, implausible=("dateline",)) for n in range(6)]
+    verdict = run_judge([*HISTORY, *newest], CLASSIC, 4)
+    assert verdict.fired
+    assert "fields below their minimum on the 10 newest articles: dateline 40% (min 50%)" in (
+        verdict.describe()
+    )
+
+
+def test_an_empty_entry_point_fires_and_clears_when_it_links_again() -> None:
+    fired = run_judge(HISTORY, CLASSIC, 2, counts=entry(2, 1))
+    assert fired.fired and "1 of 2 entry points" in fired.describe()
+    assert not run_judge(HISTORY, fired.watch, 3, counts=entry(2, 0)).watch.fired
+
+
+def test_a_run_that_reads_normally_teaches_its_layouts() -> None:
+    # SpaceDaily: the archive on the classic layout, new posts on the modern platform.
+    first = [page(1, 0, "modern"), page(1, 1), page(1, 2, "legacy", published="2004-03-02")]
+    assert learnt_layouts(first) == {"classic", "legacy", "modern"}
+    verdict = run_judge(first, SiteWatch(), 1)
+    assert verdict.watch.layouts == ("classic", "legacy", "modern")
+    assert not run_judge([*first, page(2, 0, "modern")], verdict.watch, 2).fired
+    # A run that fired teaches nothing.
+    fired = run_judge([*HISTORY, page(2, 0, "modern"), page(2, 1, "modern")], CLASSIC, 2)
+    assert fired.fired and fired.watch.layouts == ("classic",)
+
+
+def test_the_verdicts_in_the_stats_decide_the_exit_code() -> None:
+    fired = run_judge([page(1, 0, None), page(1, 1, None)], SiteWatch(), 1)
+    acked = dataclasses.replace(fired.watch, acknowledged_at=T0)
+    quiet = dataclasses.replace(fired, watch=acked)
+    base = {"finish_reason": "finished", "downloader/request_count": 3, "smn/entry/fetched": 1}
+    outcome = judge({**base, VERDICTS_STAT: {SITE: fired.as_dict()}})
+    assert outcome.code == ExitCode.LAYOUT_CHANGED
+    assert "layout changed on spacewar.com: 2 article pages" in outcome.line()
+    assert "(since 2027-01-15" in outcome.line()
+    outcome = judge({**base, VERDICTS_STAT: {SITE: quiet.as_dict()}})
+    assert outcome.code == ExitCode.OK
