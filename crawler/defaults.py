@@ -120,6 +120,15 @@ SETTINGS: tuple[Setting, ...] = (
         "output",
     ),
     Setting(
+        "SMN_EXTRACT_WORK",
+        "str",
+        "",
+        "dotted path of the function a worker runs on each page, instead of the extractor's"
+        " (`crawler.extraction.worker.analyse_page`): a hook for tests and experiments",
+        "output",
+        shown="the extractor",
+    ),
+    Setting(
         "SMN_EXTRACT_MEMORY_MB",
         "int",
         1024,

@@ -47,6 +47,11 @@ PAGE_REASON_META = "smn_page_reason"
 PAGE_FIELDS_META = "smn_page_fields"
 """Response meta: the fields of the page's record that failed their plausibility check."""
 
+NOT_JUDGED_STAT = "smn/pages/not_judged_list"
+"""Stats key: the pages the extraction could not judge, ``[{url, reason}]`` (the first
+:data:`NOT_JUDGED_LISTED`; all are counted as ``smn/pages/not_judged``)."""
+NOT_JUDGED_LISTED = 200
+
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 """HTTP statuses whose Location the crawl follows."""
 DEAD_STATUSES = frozenset({404, 410})

@@ -16,6 +16,8 @@ Settings:
     SMN_EXTRACT_TIMEOUT: the time a page may take in a worker.
     SMN_EXTRACT_MEMORY_MB: the memory a worker may take beyond its start (address space);
         past it the worker is replaced and the page counted as an extraction error.
+    SMN_EXTRACT_WORK: the function a worker runs on a page (a dotted path; tests swap in
+        one that hangs, or another extractor).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from concurrent.futures.process import BrokenProcessPool
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Self
 
-from crawler.defaults import get_float, get_int
+from scrapy.utils.misc import load_object
+
+from crawler.defaults import get_float, get_int, get_str
 from crawler.extract import Extraction
 from crawler.extraction.worker import PageResult, analyse_page, guarded, warm_up
 from crawler.protocol import PageKind
@@ -109,9 +113,11 @@ class ExtractionPool:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
+        hook = get_str(settings, "SMN_EXTRACT_WORK")
         return cls(
             worker_count(get_int(settings, "SMN_EXTRACT_WORKERS")),
             get_float(settings, "SMN_EXTRACT_TIMEOUT"),
+            work=load_object(hook) if hook else analyse_page,
             memory_mb=get_int(settings, "SMN_EXTRACT_MEMORY_MB"),
         )
 

@@ -75,6 +75,8 @@ DEFAULT_FIELD_MIN_COVERAGE: Mapping[str, float] = {
 SITE_PREFIX = SITE_STATS_PREFIX
 WATCHED_FIELDS: tuple[str, ...] = tuple(DEFAULT_FIELD_MIN_COVERAGE)
 """The record fields whose coverage the watch judges (counted per site as ``field/<name>``)."""
+LOST_FIELD_USUAL = 0.9
+"""A field found on this share of a site's earlier articles is one its pages have."""
 VERDICTS_STAT = "smn/watch/verdicts"
 """Stats key: ``{site: verdict dict}`` of the close-time judgement (:meth:`SiteVerdict.as_dict`)."""
 UNREAD_STAT = "smn/watch/unread"
@@ -283,18 +285,50 @@ def learnt_layouts(readings: Sequence[PageReading]) -> set[str]:
     return {r.layout for r in readings if r.known and r.layout}
 
 
+def runs_newest_first(window: Sequence[PageReading]) -> list[list[PageReading]]:
+    """The window's pages grouped by run, the newest run first."""
+    by_run: dict[str, list[PageReading]] = {}
+    for reading in window:
+        by_run.setdefault(reading.run, []).append(reading)
+    return sorted(by_run.values(), key=lambda pages: max(r.seen_at for r in pages), reverse=True)
+
+
+def lost_fields(window: Sequence[PageReading], rules: LayoutRules) -> list[str]:
+    """Fields the site's articles nearly always had (90% of at least ``field_pages`` earlier
+    articles) that its newest articles lack, ``min_changed`` of them in a row (whole runs)
+    with none that has it since: a layout that still reads the page but lost a part of it.
+    A value that failed its plausibility check counts as missing."""
+    runs = runs_newest_first([r for r in window if r.article])
+    out = []
+    for name, minimum in rules.field_min_coverage.items():
+        if minimum <= 0:
+            continue
+        lacking = 0
+        for pages in runs:
+            if any(name not in r.missing and name not in r.implausible for r in pages):
+                break
+            lacking += 1
+        streak = sum(len(pages) for pages in runs[:lacking])
+        older = [r for pages in runs[lacking:] for r in pages]
+        if streak < rules.min_changed or not older:
+            continue
+        found = sum(1 for r in older if name not in r.missing and name not in r.implausible)
+        if len(older) >= rules.field_pages and found / len(older) >= LOST_FIELD_USUAL:
+            out.append(
+                f"{name} missing on the {streak} newest articles (found on "
+                f"{_pct(found / len(older))} of the {len(older)} before)"
+            )
+    return out
+
+
 def changed_streak(
     window: Sequence[PageReading], usual: Collection[str]
 ) -> tuple[list[PageReading], float | None]:
     """The pages of the newest runs in which every page shows a change (:func:`is_off`),
     back to the newest run with a page read as usual (whole runs: a run's pages come in no
     meaningful order); and when that run read its newest usual page (None: no such run)."""
-    by_run: dict[str, list[PageReading]] = {}
-    for reading in window:
-        by_run.setdefault(reading.run, []).append(reading)
-    runs = sorted(by_run.values(), key=lambda pages: max(r.seen_at for r in pages), reverse=True)
     streak: list[PageReading] = []
-    for pages in runs:
+    for pages in runs_newest_first(window):
         usual_reads = [r.seen_at for r in pages if not is_off(r, usual)]
         if usual_reads:
             return streak, max(usual_reads)
@@ -344,6 +378,7 @@ def judge_site(
                 f"{_pct(share)} of the {len(recent)} newest article pages read as usual (min "
                 f"{_pct(rules.min_share)}; {_how(off, before.layouts)})"
             )
+    problems += lost_fields(window, rules)
     if len(articles) >= rules.min_pages:
         minimum = rules.field_min_coverage
         low = [

@@ -37,7 +37,7 @@ from crawler.outcome.judge import (
 )
 from crawler.outcome.layout_watch import UNREAD_STAT, watch_layout
 from crawler.outcome.stats import Stats, count, counts_under
-from crawler.protocol import SITE_STATS_PREFIX
+from crawler.protocol import NOT_JUDGED_STAT, SITE_STATS_PREFIX
 
 
 def build_report(
@@ -114,6 +114,7 @@ def build_report(
         "files_written": [_relative(Path(f), root) for f in files],
         "layout_watch": watch_layout(stats, rules.layout).as_dict(),
         "unread_pages": _unread(stats),
+        "not_judged": _not_judged(stats),
         "quarantined": _quarantined(stats),
         "fields": _fields(stats),
     }
@@ -134,6 +135,18 @@ def _unread(stats: Stats) -> dict[str, Any]:
         if isinstance(entry, Mapping)
     ]
     return {"count": sum(by_site.values()), "by_site": by_site, "pages": pages}
+
+
+def _not_judged(stats: Stats) -> dict[str, Any]:
+    """Pages the extraction could not judge (a worker's time or memory limit, a crash, an
+    empty or binary answer): asked again by the next run."""
+    listed = stats.get(NOT_JUDGED_STAT)
+    pages = [
+        {k: str(entry.get(k) or "") for k in ("url", "reason")}
+        for entry in (listed if isinstance(listed, list | tuple) else ())
+        if isinstance(entry, Mapping)
+    ]
+    return {"count": count(stats, "smn/pages/not_judged"), "pages": pages}
 
 
 def _quarantined(stats: Stats) -> list[dict[str, str]]:
@@ -199,6 +212,13 @@ def summary_lines(report: Mapping[str, Any], path: Path | None = None) -> list[s
         + (f"fired on {', '.join(watch['fired'])}" if watch["fired"] else "no change seen")
         + (f"; acknowledged: {', '.join(acknowledged)}" if acknowledged else ""),
     ]
+    not_judged = report.get("not_judged")
+    if not_judged and not_judged.get("count"):
+        reasons: dict[str, int] = {}
+        for page in not_judged["pages"]:
+            reasons[page["reason"]] = reasons.get(page["reason"], 0) + 1
+        shown = ", ".join(f"{why} x{n}" for why, n in sorted(reasons.items()))
+        lines.append(f"  pages not judged: {not_judged['count']} ({shown}); asked again next run")
     unread = report.get("unread_pages")
     if unread and unread.get("count"):
         per_site = ", ".join(f"{site} {n}" for site, n in sorted(unread["by_site"].items()))

@@ -40,6 +40,8 @@ from crawler.network.urls import (
 from crawler.protocol import (
     ENTRY_ARTICLE_LINKS_META,
     ENTRY_META,
+    NOT_JUDGED_LISTED,
+    NOT_JUDGED_STAT,
     PAGE_FIELDS_META,
     PAGE_KIND_META,
     PAGE_LAYOUT_META,
@@ -246,6 +248,8 @@ class SmnSpider(scrapy.Spider):
                     response.url,
                     "; ".join(f"{name} {why}" for name, why in extraction.implausible),
                 )
+        if kind is PageKind.ERROR:
+            self._not_judged(response.url, extraction.reason or "unknown")
         if article is not None:
             self._inc("smn/articles/extracted")
             yield article
@@ -256,6 +260,20 @@ class SmnSpider(scrapy.Spider):
             request = self._follow(response.url, href)
             if request is not None:
                 yield request
+
+    def _not_judged(self, url: str, reason: str) -> None:
+        """A page the extraction could not judge (a worker past its time or memory limit, or
+        that died; an empty, binary or monstrous answer): counted and listed for the report;
+        it stays pending, so the next run asks for it again."""
+        self._inc("smn/pages/not_judged")
+        stats = self.crawler.stats
+        assert stats is not None
+        listed = stats.get_value(NOT_JUDGED_STAT)
+        if not isinstance(listed, list):
+            listed = []
+            stats.set_value(NOT_JUDGED_STAT, listed)
+        if len(listed) < NOT_JUDGED_LISTED:
+            listed.append({"url": url, "reason": reason})
 
     def _count_fields(self, site: str | None, extraction: Extraction) -> None:
         """``smn/fields/implausible/<field>`` and ``smn/fields/disagree/<field>``, also per

@@ -155,3 +155,62 @@ def test_one_odd_page_among_good_ones_does_not_fire(routes: ReplicaHandle, tmp_p
     report = reports(run)[-1]
     assert report["layout_watch"]["fired"] == []
     assert report["unread_pages"]["count"] == 1
+
+
+def test_a_page_that_hangs_its_worker_is_cut_off_counted_and_the_crawl_finishes(
+    routes: ReplicaHandle, tmp_path: Path
+) -> None:
+    """A page the extraction never finishes (a test hook in the workers hangs on it): its
+    worker is killed at SMN_EXTRACT_TIMEOUT, the page is counted, listed in the report and
+    kept pending for the next run, and every other article is written."""
+    stuck, good = new_articles(routes, HOST, ["Page That Hangs Workers", "Cargo Craft Docks"])
+    urls = publish(routes, FEED, [(stuck, as_before), (good, as_before)])
+    dataset = tmp_path / "articles"
+    run = crawl(
+        routes,
+        dataset,
+        *ONE_SITE,
+        settings={
+            "SMN_EXTRACT_TIMEOUT": "3",
+            "SMN_EXTRACT_WORK": "tests.support.slow_work.hangs_on_marked",
+        },
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    report = reports(run)[-1]
+    assert report["not_judged"]["count"] == 1
+    (page,) = report["not_judged"]["pages"]
+    assert url_key(page["url"]) == url_key(urls[0])
+    assert page["reason"] == "extraction took over 3 s"
+    assert "pages not judged: 1 (extraction took over 3 s x1); asked again next run" in (run.output)
+    written = layouts_of(dataset)
+    assert url_key(urls[1]) in written and url_key(urls[0]) not in written
+    with sqlite3.connect(dataset.parent / "state.sqlite") as db:
+        pending = {key for (key,) in db.execute("SELECT key FROM pending")}
+    assert url_key(urls[0]) in pending
+
+
+def test_article_pages_an_older_extractor_could_not_read_are_fetched_again(
+    routes: ReplicaHandle, tmp_path: Path
+) -> None:
+    """An unread article page stays in the state; a run with another extractor version
+    fetches it again (here the page was fixed meanwhile, as a new extractor would read it)."""
+    (article,) = new_articles(routes, HOST, ["Relay Satellite Reaches Orbit"])
+    (url,) = publish(routes, FEED, [(article, script_shell)])
+    dataset = tmp_path / "articles"
+    first = crawl(routes, dataset, *ONE_SITE)
+    assert reports(first)[-1]["unread_pages"]["count"] == 1
+    state = dataset.parent / "state.sqlite"
+    # The same extractor: the page is known as unread, not fetched again.
+    same = crawl(routes, dataset, *ONE_SITE)
+    assert reports(same)[-1]["unread_pages"]["count"] == 0
+    assert url_key(url) not in layouts_of(dataset)
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE unread SET page = json_set(page, '$.extractor_version', '0.0.1')")
+    routes.app.routes.clear()
+    publish(routes, FEED, [(article, as_before)])
+    newer = crawl(routes, dataset, *ONE_SITE)
+    assert newer.returncode == 0, newer.output[-3000:]
+    assert "'smn/incremental/unread_requeued': 1" in newer.output
+    assert layouts_of(dataset)[url_key(url)] == "classic"
+    with sqlite3.connect(state) as db:
+        assert db.execute("SELECT count(*) FROM unread").fetchone() == (0,)

@@ -143,3 +143,23 @@ def test_the_verdicts_in_the_stats_decide_the_exit_code() -> None:
     assert "(since 2027-01-15" in outcome.line()
     outcome = judge({**base, VERDICTS_STAT: {SITE: quiet.as_dict()}})
     assert outcome.code == ExitCode.OK
+
+
+def test_a_field_the_site_always_had_lost_on_its_newest_pages_fires() -> None:
+    """The usual layout still reads the new pages, but the dateline it finds fails its
+    check ("by Staff Writers London, UK") and the byline is gone: two pages are enough."""
+    newest = [
+        page(2, 0, implausible=("dateline",), missing=("byline",)),
+        page(2, 1, implausible=("dateline",), missing=("byline",)),
+    ]
+    verdict = run_judge([*HISTORY, *newest], CLASSIC, 2)
+    assert verdict.fired
+    assert "dateline missing on the 2 newest articles (found on 100% of the 20 before)" in (
+        verdict.describe()
+    )
+    assert "byline missing on the 2 newest articles" in verdict.describe()
+    # A field the site's pages often lack (agency briefs without a byline) says nothing.
+    spotty = [page(1, n, missing=("byline",) if n % 3 else ()) for n in range(20)]
+    assert not run_judge(
+        [*spotty, *(page(2, n, missing=("byline",)) for n in range(2))], CLASSIC, 2
+    ).fired
