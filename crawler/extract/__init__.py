@@ -42,6 +42,7 @@ from crawler.extract.page import NotHtml, Page, jsonld_text, parse_page
 from crawler.extract.parts import NotArticle, Parts
 from crawler.items import Article, RelatedLink
 from crawler.network.sites import site_for_host
+from crawler.network.urls import clean_url
 from crawler.protocol import PageKind
 
 __all__ = [
@@ -238,11 +239,22 @@ def _absolute(base: str, href: str | None) -> str | None:
 
 
 def _canonical(page: Page, url: str) -> str:
+    """og:url or rel=canonical when it is on the network, else ``url``; spelled as requests
+    are (:func:`~crawler.network.urls.clean_url`), so the record's key is the request's."""
     for candidate in (page.meta.get("og:url"), page.links.get("canonical")):
-        absolute = _absolute(url, candidate)
-        if absolute and site_for_host(urlsplit(absolute).hostname) is not None:
-            return absolute
-    return url
+        try:
+            absolute = _absolute(url, candidate)
+            if not absolute:
+                continue
+            cleaned = clean_url(absolute)
+            if site_for_host(urlsplit(cleaned).hostname) is not None:
+                return cleaned
+        except ValueError:  # a bad port or IPv6 host: no page of the network
+            continue
+    try:
+        return clean_url(url)
+    except ValueError:
+        return url
 
 
 def _metadata_dates(parts: Parts, page: Page) -> list[dt.date | None]:
