@@ -53,6 +53,13 @@ class Article:
     published_date: dt.date | None = None
     """From the dateline, else the page's metadata; never before 1995 nor after the fetch
     date."""
+    published_at: dt.datetime | None = None
+    """When the page says it was published (article:published_time, JSON-LD datePublished, the
+    post's <time>), in UTC; None when it gives no time with a zone, or one before 1995 or
+    after the fetch."""
+    modified_at: dt.datetime | None = None
+    """When the page says it was last changed (article:modified_time, JSON-LD dateModified),
+    in UTC; None as for published_at."""
     description: str | None = None
     """The meta description, else the first paragraph."""
     image_url: str | None = None

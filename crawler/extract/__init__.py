@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
+
 from crawler.extract.blocks import BlockPage, page_blocks
 from crawler.extract.checks import (
     FieldNotes,
@@ -22,6 +24,7 @@ from crawler.extract.checks import (
     checked,
     checked_byline,
     choose_date,
+    choose_time,
     choose_title,
     label_problem,
     place_problem,
@@ -40,8 +43,10 @@ from crawler.extract.layouts import KNOWN_LAYOUTS, LAYOUTS
 from crawler.extract.origin import not_ours
 from crawler.extract.page import NotHtml, Page, jsonld_text, parse_page
 from crawler.extract.parts import NotArticle, Parts
+from crawler.extract.times import jsonld_time
 from crawler.items import Article, RelatedLink
 from crawler.network.sites import site_for_host
+from crawler.network.urls import clean_url
 from crawler.protocol import PageKind
 
 __all__ = [
@@ -55,7 +60,7 @@ __all__ = [
 ]
 
 # Bump whenever a change can alter any extracted field.
-EXTRACTOR_VERSION = "1.3.0"
+EXTRACTOR_VERSION = "1.4.0"
 
 logger = logging.getLogger(__name__)
 
@@ -238,11 +243,22 @@ def _absolute(base: str, href: str | None) -> str | None:
 
 
 def _canonical(page: Page, url: str) -> str:
+    """og:url or rel=canonical when it is on the network, else ``url``; spelled as requests
+    are (:func:`~crawler.network.urls.clean_url`), so the record's key is the request's."""
     for candidate in (page.meta.get("og:url"), page.links.get("canonical")):
-        absolute = _absolute(url, candidate)
-        if absolute and site_for_host(urlsplit(absolute).hostname) is not None:
-            return absolute
-    return url
+        try:
+            absolute = _absolute(url, candidate)
+            if not absolute:
+                continue
+            cleaned = clean_url(absolute)
+            if site_for_host(urlsplit(cleaned).hostname) is not None:
+                return cleaned
+        except ValueError:  # a bad port or IPv6 host: no page of the network
+            continue
+    try:
+        return clean_url(url)
+    except ValueError:
+        return url
 
 
 def _metadata_dates(parts: Parts, page: Page) -> list[dt.date | None]:
@@ -250,6 +266,42 @@ def _metadata_dates(parts: Parts, page: Page) -> list[dt.date | None]:
     dates.extend(parse_iso_date(page.meta.get(key)) for key in _METADATA_DATES)
     dates.append(parse_iso_date(jsonld_text(page.jsonld.get("datePublished"))))
     return dates
+
+
+# The post's own time on the newer platform (WordPress: "entry-date published"); not any
+# <time>: comments and teasers carry theirs.
+_PUBLISHED_TIME = etree.XPath(
+    "(//time[contains(concat(' ', normalize-space(@class), ' '), ' published ')]/@datetime)[1]"
+)
+
+
+def _times(
+    page: Page, fetched_at: dt.datetime, notes: FieldNotes
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``published_at`` and ``modified_at``: the page's metadata first, then JSON-LD."""
+    element = _PUBLISHED_TIME(page.root)
+    published = choose_time(
+        "published_at",
+        [
+            ("article:published_time", page.meta.get("article:published_time")),
+            ("og:published_time", page.meta.get("og:published_time")),
+            ("JSON-LD datePublished", jsonld_time(page.jsonld.get("datePublished"))),
+            ("<time class=published>", str(element[0]) if element else None),
+        ],
+        fetched_at,
+        notes,
+    )
+    modified = choose_time(
+        "modified_at",
+        [
+            ("article:modified_time", page.meta.get("article:modified_time")),
+            ("og:updated_time", page.meta.get("og:updated_time")),
+            ("JSON-LD dateModified", jsonld_time(page.jsonld.get("dateModified"))),
+        ],
+        fetched_at,
+        notes,
+    )
+    return published, modified
 
 
 def _checked(page: Page, parts: Parts, url: str, fetched_at: dt.datetime) -> Extraction:
@@ -331,6 +383,7 @@ def _record(
         fetched_at.astimezone(dt.UTC).date(),
         notes,
     )
+    published_at, modified_at = _times(page, fetched_at.astimezone(dt.UTC), notes)
     return Article(
         url=url,
         canonical_url=canonical,
@@ -344,6 +397,8 @@ def _record(
         agency=agency,
         dateline=place,
         published_date=published,
+        published_at=published_at,
+        modified_at=modified_at,
         description=fold_text(description).strip() if description else None,
         image_url=_absolute(url, image),
         related_links=[RelatedLink(url=u, text=fold_text(t)) for u, t in parts.related_links],

@@ -21,12 +21,19 @@ from crawler.extract.bylines import byline_problem
 from crawler.extract.datelines import MONTH_RE
 from crawler.extract.header import clean_title, is_section_heading
 from crawler.extract.origin import is_site_name, without_site_name
+from crawler.extract.times import DATE_ONLY, parse_time
 
 EARLIEST = dt.date(1995, 1, 1)
 """No story of the network is older: the network's copyright runs from 1995."""
 DATE_TOLERANCE = dt.timedelta(days=1)
 """A dateline's local date and a UTC timestamp of the same story may be a day apart: that is
 no disagreement."""
+EARLIEST_TIME = dt.datetime(1995, 1, 1, tzinfo=dt.UTC)
+CLOCK_SLACK = dt.timedelta(hours=1)
+"""How far after the fetch a page's time may be and still be taken: the site's clock and ours
+may disagree a little. Zones are no reason for more (times are compared in UTC)."""
+TIME_AGREEMENT = dt.timedelta(minutes=1)
+"""Two sources of one time (``article:published_time``, JSON-LD) further apart disagree."""
 _TITLE_MAX_CHARS = 300
 _PLACE_MAX_WORDS = 6
 _PLACE_DATE = re.compile(r"\d|\b" + MONTH_RE + r"\b\.?\s+\d", re.IGNORECASE)
@@ -110,6 +117,49 @@ def date_problem(date: dt.date, fetched: dt.date) -> str | None:
     if date > fetched:
         return "after the fetch"
     return None
+
+
+def time_problem(value: dt.datetime, fetched_at: dt.datetime) -> str | None:
+    """Why a page's time (UTC) cannot be right, or None."""
+    if value < EARLIEST_TIME:
+        return f"before {EARLIEST_TIME.year}"
+    if value > fetched_at + CLOCK_SLACK:
+        return "after the fetch"
+    return None
+
+
+def choose_time(
+    name: str,
+    sources: list[tuple[str, str | None]],
+    fetched_at: dt.datetime,
+    notes: FieldNotes,
+) -> dt.datetime | None:
+    """The first of ``sources`` (``(source, text)``, the page's own metadata first) that
+    gives a time with its zone, not before 1995 nor after the fetch: in UTC. When none does
+    but one gave something (a time without a zone, garbage, an implausible time), the first
+    such is noted; a date alone is no time and no problem (it is ``published_date``'s). Two
+    plausible sources more than :data:`TIME_AGREEMENT` apart are noted; the first wins."""
+    chosen: tuple[str, dt.datetime] | None = None
+    rejected: str | None = None
+    for source, text in sources:
+        value, problem = parse_time(text)
+        if value is not None:
+            problem = time_problem(value, fetched_at)
+        if problem is not None or value is None:
+            if problem is not None and problem != DATE_ONLY and rejected is None:
+                rejected = f"{source} {(text or '')[:40]!r}: {problem}"
+            continue
+        if chosen is None:
+            chosen = (source, value)
+        elif abs(value - chosen[1]) > TIME_AGREEMENT:
+            first, at = chosen
+            notes.disagree(name, f"{first} {at.isoformat()}, {source} {value.isoformat()}")
+            break
+    if chosen is None:
+        if rejected is not None:
+            notes.reject(name, rejected)
+        return None
+    return chosen[1]
 
 
 def _norm(text: str) -> str:

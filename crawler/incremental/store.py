@@ -21,7 +21,13 @@ Three kinds of knowledge, with different levels of trust:
   download. Each carries when it was first added and how many runs ended without
   judging it; what to do with them is :mod:`crawler.incremental.run`'s business.
 
-Keys are :func:`crawler.network.urls.url_key` values; the store never canonicalises.
+Keys are :func:`crawler.network.urls.url_key` values; the store canonicalises only when the
+rules that make them change (:data:`crawler.network.urls.KEY_RULES`, kept in the ``meta``
+table): at the first open under new rules the article keys are dropped with their files (the
+next sync reads the dataset's URLs again, under the new rules, as a new state would) and the
+pending links are keyed again from their URLs. Page observations and aliases keep their keys:
+one made by the old rules for a URL whose key changed no longer matches, which costs what an
+expired observation costs (a fetch).
 
 A store is used from one thread (the reactor's); several processes may share one (cron runs
 that overlap), so each write is its own short transaction.
@@ -67,6 +73,7 @@ from crawler.incremental.watch import (
     load_unread,
     merge_unread,
 )
+from crawler.network.urls import KEY_RULES, url_key
 from crawler.util.batches import chunks
 
 logger = logging.getLogger(__name__)
@@ -155,8 +162,8 @@ class SeenStore(WatchStore, Protocol):
     def close(self) -> None: ...
 
 
-# Still 1 with the pending table: CREATE TABLE IF NOT EXISTS adds it to an older state,
-# and an older crawler ignores it (a version bump would make it move the state aside).
+# Still 1 with the pending and meta tables: CREATE TABLE IF NOT EXISTS adds them to an older
+# state, and an older crawler ignores them (a version bump would make it move the state aside).
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -180,6 +187,10 @@ CREATE TABLE IF NOT EXISTS pages (
 CREATE TABLE IF NOT EXISTS aliases (
     source TEXT PRIMARY KEY,
     target TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending (
     key TEXT PRIMARY KEY,
@@ -342,6 +353,8 @@ class SqliteSeenStore:
         self.recheck = recheck_days * DAY
         self.created = not path.exists()
         self.replaced_corrupt: Path | None = None
+        self.rekeyed = False
+        """Whether this open found keys of older rules and made them again."""
         self._marked = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -381,6 +394,7 @@ class SqliteSeenStore:
             db.execute("PRAGMA foreign_keys=ON")
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            self.rekeyed = _settle_key_rules(db)
         except BaseException:
             db.close()
             raise
@@ -740,6 +754,51 @@ class SqliteSeenStore:
 
     def _write(self) -> _Transaction:
         return _Transaction(self._db)
+
+
+def _settle_key_rules(db: sqlite3.Connection) -> bool:
+    """Bring a state made under other key rules in line with :data:`KEY_RULES` (see the
+    module docstring); whether it had to."""
+    query = "SELECT value FROM meta WHERE name = 'key_rules'"
+    row = db.execute(query).fetchone()
+    if row is not None and row[0] == KEY_RULES:
+        return False
+    with _Transaction(db):
+        row = db.execute(query).fetchone()  # another run may have done it meanwhile
+        if row is not None and row[0] == KEY_RULES:
+            return False
+        known = db.execute("SELECT count(*) FROM files").fetchone()[0]
+        db.execute("DELETE FROM articles")
+        db.execute("DELETE FROM files")
+        pending = db.execute("SELECT url, added_at, attempts FROM pending").fetchall()
+        db.execute("DELETE FROM pending")
+        rekeyed: dict[str, tuple[str, str, float, int]] = {}
+        for url, added_at, attempts in pending:
+            try:
+                key = url_key(url)
+            except ValueError:
+                continue  # no page a link could reach
+            # Two spellings of one link become one: the first found, the most attempts.
+            earlier = rekeyed.get(key)
+            if earlier is not None:
+                added_at, attempts = min(added_at, earlier[2]), max(attempts, earlier[3])
+            rekeyed[key] = (key, url, added_at, attempts)
+        db.executemany(
+            "INSERT INTO pending (key, url, added_at, attempts) VALUES (?, ?, ?, ?)",
+            rekeyed.values(),
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES ('key_rules', ?)", (KEY_RULES,)
+        )
+    if known or pending:
+        logger.info(
+            "The state's keys were made under older rules: its %d dataset files are read "
+            "again and its %d pending links keyed again (URL key rules %s)",
+            known,
+            len(pending),
+            KEY_RULES,
+        )
+    return True
 
 
 class _Transaction:

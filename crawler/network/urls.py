@@ -6,7 +6,14 @@ import posixpath
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from w3lib.url import canonicalize_url
+
 from crawler.network.sites import site_for_host
+
+KEY_RULES = "2"
+"""The version of the rules that make a :func:`url_key`. Keys stored under other rules (the
+incremental state's) are made again when it changes: 2 put every URL through
+``w3lib.url.canonicalize_url`` first (one percent-encoding per page)."""
 
 _TRACKING = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|igshid|yclid|ref|ref_src"
@@ -33,24 +40,64 @@ _ARTICLE_PATH = re.compile(
 )
 
 
+# URLs of these characters only (no percent sign, nothing outside ASCII) have one spelling:
+# canonicalize_url would change nothing in them that url_key does not fold itself (host case,
+# parameter order, dot segments, fragment). tests/unit/test_urls_encoding.py checks it.
+_ONE_SPELLING = re.compile(r"[A-Za-z0-9!$&'()*+,\-./:;=?@\[\]_|~#]*")
+
+
+def respelled(url: str) -> str:
+    """``url`` in its one percent-encoding (``w3lib.url.canonicalize_url``: ``%7e`` and
+    ``~``, ``caf%C3%A9`` and ``café``, ``%2f`` and ``%2F`` become one spelling; an IDN host
+    becomes punycode; parameters sorted; fragment dropped), or as it is when that cannot be
+    done (a bad port or IPv6 host, a lone surrogate): a key is then made by the project's
+    rules alone, as before, and whatever raised there still raises."""
+    try:
+        return canonicalize_url(url)
+    except ValueError:  # UnicodeError included
+        return url
+
+
 def clean_url(url: str) -> str:
-    """The URL to request: tracking parameters and fragment dropped, host lower-cased."""
-    parts = urlsplit(url.strip())
+    """The URL to request: one percent-encoding (:func:`respelled`), tracking parameters and
+    fragment dropped, host lower-cased. ValueError for a URL that cannot be requested (a bad
+    port or IPv6 host, a lone surrogate): what canonicalize_url cannot take, Scrapy's
+    ``Request`` cannot either."""
+    return _cleaned(canonicalize_url(url.strip()))
+
+
+def _cleaned(url: str) -> str:
+    parts = urlsplit(url)
+    encoding = _query_encoding(parts.query)
     query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True, encoding=encoding)
+        if not _TRACKING.match(k)
     ]
     netloc = parts.netloc.lower()
     if netloc.endswith((":80", ":443")):
         default = ":80" if parts.scheme == "http" else ":443"
         netloc = netloc.removesuffix(default)
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", urlencode(query), ""))
+    return urlunsplit(
+        (parts.scheme.lower(), netloc, parts.path or "/", urlencode(query, encoding=encoding), "")
+    )
+
+
+def _query_encoding(query: str) -> str:
+    """Latin-1 (both ways) keeps a percent-encoded query's bytes as they are: decoded as
+    UTF-8, every byte that is not (``?q=caf%E9``) would become U+FFFD, and two pages one key.
+    A query left unencoded (a URL :func:`respelled` could not take) stays UTF-8."""
+    return "latin-1" if query.isascii() else "utf-8"
 
 
 def url_key(url: str) -> str:
-    """The page's identity: scheme, ``www.``, trailing slash, tracking parameters, fragment
-    and parameter order do not change it (``www.`` does on hosts where the registry says the
-    bare domain serves other pages)."""
-    parts = urlsplit(clean_url(url))
+    """The page's identity: percent-encoding, scheme, ``www.``, trailing slash, tracking
+    parameters, fragment and parameter order do not change it (``www.`` does on hosts where
+    the registry says the bare domain serves other pages)."""
+    url = url.strip()
+    # Most URLs have one spelling: canonicalize_url (twice url_key's own cost) only for the
+    # others, as the dedup seed keys every row of the dataset.
+    parts = urlsplit(_cleaned(url if _ONE_SPELLING.fullmatch(url) else respelled(url)))
     host = parts.hostname or ""
     site = site_for_host(host)
     if site is None or host not in site.distinct_hosts:
@@ -61,7 +108,11 @@ def url_key(url: str) -> str:
     path = posixpath.normpath(parts.path) if parts.path not in ("", "/") else "/"
     if path != "/" and path.endswith("/"):
         path = path.rstrip("/")
-    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    encoding = _query_encoding(parts.query)
+    query = urlencode(
+        sorted(parse_qsl(parts.query, keep_blank_values=True, encoding=encoding)),
+        encoding=encoding,
+    )
     return urlunsplit(("https", host + port, path, query, ""))
 
 

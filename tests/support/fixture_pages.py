@@ -15,6 +15,8 @@ METADATA_FIELDS = (
     "agency",
     "dateline",
     "published_date",
+    "published_at",
+    "modified_at",
     "category",
     "section",
 )

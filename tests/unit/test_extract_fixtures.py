@@ -35,6 +35,8 @@ def _record(fixture: Fixture) -> dict:
         "agency": a.agency,
         "dateline": a.dateline,
         "published_date": a.published_date.isoformat() if a.published_date else None,
+        "published_at": a.published_at.isoformat() if a.published_at else None,
+        "modified_at": a.modified_at.isoformat() if a.modified_at else None,
         "category": a.category,
         "section": a.section,
         "canonical_url": a.canonical_url,
