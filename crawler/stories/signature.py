@@ -87,7 +87,7 @@ def signature(text: str) -> Signature | None:
     if not parts:
         return None
     minhash = rensa.RMinHash(PERMUTATIONS, SEED)
-    minhash.update(list(parts))
+    minhash.update(parts)
     return Signature(array("I", minhash.digest()), len(parts))
 
 
