@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import itertools
 import statistics
 import sys
@@ -177,10 +178,10 @@ def main() -> int:
         result = extract(body, f.url, fetched_at=FETCHED)
         texts.append(result.article.text if result.article else "")
         extract_ms.append(
-            best_ms(lambda b=body, u=f.url: extract(b, u, fetched_at=FETCHED), args.repeat)
+            best_ms(functools.partial(extract, body, f.url, fetched_at=FETCHED), args.repeat)
         )
-    sign_ms = [best_ms(lambda t=t: signature_bytes(t), args.repeat * 4) for t in texts]
-    shingle_ms = [best_ms(lambda t=t: shingles(t), args.repeat * 4) for t in texts]
+    sign_ms = [best_ms(functools.partial(signature_bytes, t), args.repeat * 4) for t in texts]
+    shingle_ms = [best_ms(functools.partial(shingles, t), args.repeat * 4) for t in texts]
     e_mean, s_mean, sh_mean = map(statistics.mean, (extract_ms, sign_ms, shingle_ms))
     print(f"cost per page ({len(pages)} article pages of tests/fixtures/pages, best of repeats)")
     print(f"{'':36} {'ms':>8} {'share of extraction':>20}")
@@ -189,7 +190,9 @@ def main() -> int:
     print(f"{'signature, rensa (all of it)':36} {s_mean:8.3f} {s_mean / e_mean:20.1%}")
     other = datasketch_signature()
     if other is not None:
-        ds_mean = statistics.mean(best_ms(lambda t=t: other(t), args.repeat * 4) for t in texts)
+        ds_mean = statistics.mean(
+            best_ms(functools.partial(other, t), args.repeat * 4) for t in texts
+        )
         print(f"{'signature, datasketch (not chosen)':36} {ds_mean:8.3f} {ds_mean / e_mean:20.1%}")
     return 0
 
