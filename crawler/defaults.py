@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 Kind = Literal["str", "int", "float", "bool", "dict"]
-Section = Literal["output", "run", "incremental", "distributed"]
+Section = Literal["output", "run", "incremental", "distributed", "stories"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +174,39 @@ SETTINGS: tuple[Setting, ...] = (
         True,
         "one row per canonical URL; `duplicate_of` on syndicated copies",
         "output",
+    ),
+    # -- stories ------------------------------------------------------------------------------
+    Setting(
+        "SMN_STORIES",
+        "bool",
+        True,
+        "give every row its `story_id` (near copies grouped); False leaves it, and the"
+        " `near_duplicate_*` columns, null",
+        "stories",
+    ),
+    Setting(
+        "SMN_STORIES_THRESHOLD",
+        "float",
+        0.65,
+        "similarity (estimated containment of 5-word shingles, 0-1) from which a text is a copy"
+        " of an earlier one",
+        "stories",
+    ),
+    Setting(
+        "SMN_STORIES_WINDOW_DAYS",
+        "float",
+        3.0,
+        "copies are sought only among articles published (else fetched) at most this many days"
+        " apart",
+        "stories",
+    ),
+    Setting(
+        "SMN_STORIES_KEEP_DAYS",
+        "float",
+        14.0,
+        "how long the story index (in the incremental state, or Redis) keeps an article;"
+        " at least the window",
+        "stories",
     ),
     Setting(
         "SMN_FUTURE_DATE_TOLERANCE_DAYS",

@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+NOT_STORED = "smn_not_stored"
+"""Field metadata key: a field that travels with the record in the crawl but is no column."""
+
 
 @dataclass(slots=True)
 class RelatedLink:
@@ -83,3 +86,18 @@ class Article:
     layout: str | None = None
     """The layout that read the page: "classic", "modern" or "legacy"; "fallback" for a page
     no known layout reads (trafilatura, less exact: filter these out for the cleanest data)."""
+    story_id: str | None = None
+    """One id per story across the network, equal on every copy (exact or near): 16 hex digits
+    of a BLAKE2b hash of the story's first copy's canonical URL; None on rows written before
+    it existed."""
+    near_duplicate_of: str | None = None
+    """For a lightly edited copy (not an exact one): the canonical URL of its story's first
+    copy."""
+    near_duplicate_score: float | None = None
+    """For a lightly edited copy: the estimated share of the shorter text's 5-word shingles
+    found in the closest earlier copy (0-1)."""
+    story_signature: bytes | None = field(
+        default=None, repr=False, compare=False, metadata={NOT_STORED: True}
+    )
+    """Not stored: the text's MinHash signature, from the extraction worker to the stories
+    pipeline."""

@@ -88,6 +88,8 @@ ITEM_PIPELINES = {
     "pipelines.crawl_id.CrawlIdPipeline": 50,
     "pipelines.validation.ValidationPipeline": 100,
     "pipelines.dedup.DedupPipeline": 200,
+    # story_id: near copies grouped across sites, runs and workers (after dedup's duplicate_of).
+    "pipelines.stories.StoriesPipeline": 300,
     "pipelines.parquet_writer.ParquetDatasetPipeline": 900,
 }
 EXTENSIONS = {

@@ -1,5 +1,7 @@
-"""The dataset writer of a distributed crawl's worker (crawler/distributed/, enabled by its
-add-on in place of :class:`~pipelines.parquet_writer.ParquetDatasetPipeline`)."""
+"""The dataset writer and the stories pipeline of a distributed crawl's worker
+(crawler/distributed/, enabled by its add-on in place of
+:class:`~pipelines.parquet_writer.ParquetDatasetPipeline` and
+:class:`~pipelines.stories.StoriesPipeline`)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from itemadapter import ItemAdapter
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.dataset.files import partition_of
 from crawler.distributed.coordination import DistributedCrawl
+from crawler.distributed.stories import RedisBandStore
+from crawler.incremental.run import IncrementalConfig
 from crawler.network.urls import url_key
+from crawler.stories.index import BandStore
 from pipelines.parquet_writer import ParquetDatasetPipeline
+from pipelines.stories import StoriesPipeline
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -121,3 +127,21 @@ class DistributedParquetPipeline(ParquetDatasetPipeline):
     def discard(self) -> None:
         """Abort the open files: this worker's leases and claims were given to others."""
         self.writer.abort_all()
+
+
+class DistributedStoriesPipeline(StoriesPipeline):
+    """The stories pipeline of a worker: the story index in the crawl's Redis, under the
+    incremental state's prefix (kept across crawls; :mod:`crawler.distributed.stories`), so
+    that copies extracted by different workers, in this crawl or a later one, share a story.
+    With incremental runs off the index is the worker's own, in memory."""
+
+    def open_store(self) -> tuple[BandStore, str]:
+        try:
+            IncrementalConfig.from_settings(self.crawler.settings)
+        except NotConfigured:
+            return super().open_store()
+        crawl = DistributedCrawl.of(self.crawler)
+        store = RedisBandStore.from_url(
+            crawl.config.url, crawl.keys.state, keep_days=self.keep_days
+        )
+        return store, f"in Redis ({store.prefix})"

@@ -10,12 +10,15 @@ Type mapping (an annotation ``X | None`` makes the column nullable, anything els
 =========================  ===========================================
 ``str``                    ``string``
 ``int``                    ``int32``
+``float``                  ``float64``
 ``bool``                   ``bool``
 ``datetime.date``          ``date32``
 ``datetime.datetime``      ``timestamp[us, tz=UTC]``
 ``list[X]``                ``list<element: X not null>``
 a dataclass (RelatedLink)  ``struct<...>`` of its own fields
 =========================  ===========================================
+
+A field whose metadata marks it ``NOT_STORED`` (the story signature) is no column.
 
 Each field carries its attribute docstring from ``items.py`` as ``description`` metadata,
 which pyarrow stores in the file and gives back on read.
@@ -38,7 +41,7 @@ from typing import Any
 import pyarrow as pa
 from itemadapter import ItemAdapter
 
-from crawler.items import Article
+from crawler.items import NOT_STORED, Article
 
 # Parquet writers (pyarrow included) name list items "element"; using the same name here
 # makes the schema read back from a file equal to the one written.
@@ -48,6 +51,7 @@ _SCALARS: dict[Any, pa.DataType] = {
     str: pa.string(),
     bool: pa.bool_(),
     int: pa.int32(),
+    float: pa.float64(),
     dt.date: pa.date32(),
     dt.datetime: pa.timestamp("us", tz="UTC"),
 }
@@ -105,6 +109,8 @@ def _fields_of(cls: type) -> Iterable[pa.Field]:
     hints = typing.get_type_hints(cls)
     docs = attribute_docstrings(cls)
     for f in dataclasses.fields(cls):
+        if f.metadata.get(NOT_STORED):
+            continue
         inner, nullable = _split_optional(hints[f.name])
         metadata = {"description": docs[f.name]} if f.name in docs else None
         yield pa.field(f.name, _arrow_type(inner), nullable=nullable, metadata=metadata)
@@ -197,12 +203,17 @@ def _conversions() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return nested, tuple(f.name for f in schema if pa.types.is_timestamp(f.type))
 
 
+@functools.cache
+def _not_stored() -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(Article) if f.metadata.get(NOT_STORED))
+
+
 def _row_of_any(item: Any, schema: pa.Schema) -> dict[str, Any]:
     try:
         adapter = ItemAdapter(item)
     except TypeError as exc:
         raise SchemaError(f"not an item: {type(item).__name__}") from exc
-    unknown = set(adapter.keys()) - set(schema.names)
+    unknown = set(adapter.keys()) - set(schema.names) - _not_stored()
     if unknown:
         raise SchemaError(f"unknown fields: {sorted(unknown)}")
     defaults = _defaults()
@@ -268,6 +279,8 @@ def _checker(type_: pa.DataType, nullable: bool) -> Check:
         check = lambda v: isinstance(v, str) and _utf8(v)  # noqa: E731
     elif pa.types.is_boolean(type_):
         check = lambda v: isinstance(v, bool)  # noqa: E731
+    elif pa.types.is_float64(type_):
+        check = lambda v: type(v) is float  # noqa: E731
     elif pa.types.is_int32(type_):
         check = lambda v: type(v) is int and -(2**31) <= v < 2**31  # noqa: E731
     elif pa.types.is_date32(type_):

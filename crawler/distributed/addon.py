@@ -28,6 +28,11 @@ _SWAPS: tuple[tuple[str, str, str], ...] = (
         "pipelines.distributed.DistributedParquetPipeline",
     ),
     (
+        "ITEM_PIPELINES",
+        "pipelines.stories.StoriesPipeline",
+        "pipelines.distributed.DistributedStoriesPipeline",
+    ),
+    (
         "SPIDER_MIDDLEWARES",
         "crawler.spidermiddlewares.incremental.IncrementalSpiderMiddleware",
         f"{_HERE}.incremental.RedisIncrementalSpiderMiddleware",

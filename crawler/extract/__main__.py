@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.extract import extract
+from crawler.items import NOT_STORED
 
 EXIT_NOT_ARTICLE = 3
 EXIT_UNREADABLE = 2
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not an article: {result.reason}", file=sys.stderr)
         return EXIT_NOT_ARTICLE
     record = dataclasses.asdict(result.article)
+    for f in dataclasses.fields(result.article):
+        if f.metadata.get(NOT_STORED):
+            del record[f.name]
     out = json.dumps(record, ensure_ascii=False, default=_jsonable)
     sys.stdout.buffer.write(out.encode("utf-8") + b"\n")
     sys.stdout.flush()

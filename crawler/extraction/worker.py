@@ -1,7 +1,8 @@
 """The CPU-bound work done for each fetched page, in one function a worker process can run.
 
 The page is decoded and parsed once; the parse serves both the article extraction and the
-link discovery, and only plain data (the record, the links) travels back to the crawler.
+link discovery, and only plain data (the record with its story signature, the links) travels
+back to the crawler.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from lxml import etree
 
 from crawler.extract import Extraction, extract_page, read_page
+from crawler.stories.signature import signature_bytes
 
 _HREFS = etree.XPath("//a/@href | //area/@href | //link[@rel='alternate' or @rel='next']/@href")
 
@@ -92,4 +94,8 @@ def analyse_page(
         links = [str(h) for h in _HREFS(page.root)]
     except Exception:  # links are a bonus; the article still counts without them
         links = []
-    return PageResult(extract_page(page, url, fetched_at=fetched_at), links)
+    extraction = extract_page(page, url, fetched_at=fetched_at)
+    if extraction.article is not None:
+        # Here, off the reactor: the stories pipeline only compares signatures.
+        extraction.article.story_signature = signature_bytes(extraction.article.text)
+    return PageResult(extraction, links)

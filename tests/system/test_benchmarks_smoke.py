@@ -36,7 +36,14 @@ def has_table(output: str, *headers: str) -> bool:
 
 @pytest.mark.parametrize(
     "script",
-    ["extraction.py", "throughput.py", "memory.py", "parquet_write.py", "profile_crawl.py"],
+    [
+        "extraction.py",
+        "throughput.py",
+        "memory.py",
+        "parquet_write.py",
+        "profile_crawl.py",
+        "stories.py",
+    ],
 )
 def test_help(script: str) -> None:
     assert "usage:" in run(script, "--help")
@@ -45,6 +52,11 @@ def test_help(script: str) -> None:
 def test_extraction() -> None:
     out = run("extraction.py", "--repeat", "1")
     assert "ratio to trafilatura" in out and "lxml parse alone (floor)" in out
+
+
+def test_stories() -> None:
+    out = run("stories.py", "--repeat", "1")
+    assert "precision" in out and "share of extraction" in out and "<- default" in out
 
 
 def test_throughput() -> None:

@@ -37,6 +37,7 @@ def test_the_crawler_never_imports_the_pipelines() -> None:
 def test_the_extractor_and_the_network_know_nothing_of_scrapy() -> None:
     assert offenders("crawler/extract", ("scrapy", "twisted")) == []
     assert offenders("crawler/network", ("scrapy", "twisted")) == []
+    assert offenders("crawler/stories", ("scrapy", "twisted", "redis")) == []
     assert offenders("crawler/outcome", ("twisted",)) == []
 
 

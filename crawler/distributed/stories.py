@@ -1,0 +1,101 @@
+"""The story index of a distributed crawl in Redis: a
+:class:`~crawler.stories.index.BandStore` the workers share, so that a copy extracted by one
+worker joins the story of the first copy another worker extracted, in this crawl or a later
+one.
+
+Keys (``<p>`` is the state prefix, ``<crawl>:state``: kept across crawls, deleted with
+``reset --state``):
+
+* ``<p>:story:entry:<doc>``: string, the entry (story id, day, added time, scheme, first copy's
+  URL, then the signature's bytes), expiring ``keep_days`` after it was written;
+* ``<p>:story:band:<hex key>``: set of the article ids filed under the band key, its expiry
+  renewed on every add (a set outlives the last entry it names by at most ``keep_days``, and
+  ids of expired entries are skipped on read).
+
+Pruning is Redis's expiry. Two workers that index copies of one story within the same few
+milliseconds may both find nothing and start two stories: the read and the write of one
+article are two round trips, not one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import redis
+
+from crawler.stories.index import StoryEntry
+
+_SEP = b"\t"
+
+
+def pack(entry: StoryEntry) -> bytes:
+    head = "\t".join(
+        (entry.story_id, str(entry.day), repr(entry.added_at), entry.scheme, entry.first_url)
+    )
+    return head.encode("utf-8") + _SEP + entry.signature
+
+
+def unpack(doc: str, data: bytes) -> StoryEntry:
+    story_id, day, added, scheme, first_url, signature = data.split(_SEP, 5)
+    return StoryEntry(
+        doc,
+        story_id.decode(),
+        first_url.decode("utf-8"),
+        int(day),
+        signature,
+        float(added),
+        scheme.decode(),
+    )
+
+
+class RedisBandStore:
+    """A :class:`~crawler.stories.index.BandStore` in Redis (see the module docstring)."""
+
+    def __init__(self, client: redis.Redis, prefix: str, *, keep_days: float) -> None:
+        self.client = client
+        self.prefix = f"{prefix}:story"
+        self.keep_seconds = max(1, int(keep_days * 86_400))
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str, *, keep_days: float) -> RedisBandStore:
+        """A store on its own connection (bytes: signatures are binary)."""
+        client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
+        return cls(client, prefix, keep_days=keep_days)
+
+    def _band(self, key: bytes) -> str:
+        return f"{self.prefix}:band:{key.hex()}"
+
+    def _entry(self, doc: str) -> str:
+        return f"{self.prefix}:entry:{doc}"
+
+    def candidates(self, keys: Sequence[bytes]) -> set[str]:
+        if not keys:
+            return set()
+        members = self.client.sunion([self._band(k) for k in keys])
+        return {m.decode("utf-8") for m in members}  # type: ignore[union-attr]
+
+    def entries(self, docs: Collection[str]) -> list[StoryEntry]:
+        listed = list(docs)
+        if not listed:
+            return []
+        values = self.client.mget([self._entry(d) for d in listed])
+        return [
+            unpack(doc, value)
+            for doc, value in zip(listed, values, strict=True)
+            if isinstance(value, bytes)
+        ]
+
+    def add(self, entry: StoryEntry, keys: Sequence[bytes]) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self._entry(entry.doc), pack(entry), ex=self.keep_seconds)
+        for key in keys:
+            band = self._band(key)
+            pipe.sadd(band, entry.doc)
+            pipe.expire(band, self.keep_seconds)
+        pipe.execute()
+
+    def prune(self, before: float) -> int:
+        return 0  # Redis expires entries and bands
+
+    def close(self) -> None:
+        self.client.close()

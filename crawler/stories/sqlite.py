@@ -1,0 +1,131 @@
+"""The story index in the incremental state file (``state.sqlite``), on its own connection.
+
+Its two tables live beside :class:`~crawler.incremental.store.SqliteSeenStore`'s, created with
+``CREATE TABLE IF NOT EXISTS``: an older crawler ignores them and the state's schema version
+stays 1. They are opened on a connection of their own, not through the seen store: the
+:class:`~crawler.incremental.store.SeenStore` protocol (which the Redis store implements too)
+stays about pages and links, and the index can be used where no seen store is (the
+benchmark, the tests). The seen store opens, checks and heals the file first (a damaged state
+is moved aside with these tables in it: the index starts empty, which costs only the joining
+of copies of stories published before it); this connection is opened after it (the stories
+pipeline opens it on its first item, when the spider has opened).
+
+Unlike the seen store's articles, these entries are written as items pass, before their
+file is published: a run killed before publishing leaves entries of pages it did not store.
+Such a page is fetched again by the next run, finds its own entry and keeps the story it
+was given (:meth:`crawler.stories.index.StoryIndex.assign`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from crawler.stories.index import StoryEntry
+from crawler.util.batches import chunks
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS story_entries (
+    doc TEXT PRIMARY KEY,
+    story_id TEXT NOT NULL,
+    first_url TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    added_at REAL NOT NULL,
+    scheme TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS story_entries_added ON story_entries(added_at);
+CREATE TABLE IF NOT EXISTS story_bands (
+    band BLOB NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (band, doc)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS story_bands_doc ON story_bands(doc);
+"""
+
+
+class SqliteBandStore:
+    """A :class:`~crawler.stories.index.BandStore` in an SQLite file (WAL, like the state)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def candidates(self, keys: Sequence[bytes]) -> set[str]:
+        out: set[str] = set()
+        for chunk in chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT DISTINCT doc FROM story_bands WHERE band IN ({marks})", chunk
+            )
+            out.update(doc for (doc,) in rows)
+        return out
+
+    def entries(self, docs: Collection[str]) -> list[StoryEntry]:
+        out: list[StoryEntry] = []
+        for chunk in chunks(docs):
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                "SELECT doc, story_id, first_url, day, signature, added_at, scheme"
+                f" FROM story_entries WHERE doc IN ({marks})",
+                chunk,
+            )
+            out.extend(StoryEntry(*row) for row in rows)
+        return out
+
+    def add(self, entry: StoryEntry, keys: Sequence[bytes]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM story_bands WHERE doc = ?", (entry.doc,))
+            db.execute(
+                "INSERT OR REPLACE INTO story_entries"
+                " (doc, story_id, first_url, day, signature, added_at, scheme)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.doc,
+                    entry.story_id,
+                    entry.first_url,
+                    entry.day,
+                    entry.signature,
+                    entry.added_at,
+                    entry.scheme,
+                ),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO story_bands (band, doc) VALUES (?, ?)",
+                ((key, entry.doc) for key in keys),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def prune(self, before: float) -> int:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "DELETE FROM story_bands WHERE doc IN"
+                " (SELECT doc FROM story_entries WHERE added_at < ?)",
+                (before,),
+            )
+            gone = db.execute("DELETE FROM story_entries WHERE added_at < ?", (before,)).rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return gone
+
+    def close(self) -> None:
+        self._db.close()

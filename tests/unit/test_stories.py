@@ -1,0 +1,156 @@
+"""Stories: normalisation, signatures, and the grouping of the hand-written copies and
+look-alikes of tests/fixtures/stories into one id per story."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from crawler.stories.index import (
+    MemoryBandStore,
+    StoryIndex,
+    band_keys,
+    day_of,
+    story_id_of,
+)
+from crawler.stories.signature import Signature, signature, signature_bytes
+from crawler.stories.sqlite import SqliteBandStore
+from crawler.stories.text import words
+from tests.support.story_fixtures import StoryFixture, load_story_fixtures
+
+NOW = 1_800_000_000.0
+FIXTURES = load_story_fixtures()
+
+
+def group_all(index: StoryIndex, fixtures: list[StoryFixture]) -> dict[str, str]:
+    """Fixture id -> story id, assigned in file order; exact copies named as dedup would."""
+    first_by_text: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for f in fixtures:
+        exact_of = first_by_text.setdefault(f.text, f.url)
+        story = index.assign(
+            f.url,
+            signature_bytes(f.text),
+            f.published.toordinal(),
+            exact_of=None if exact_of == f.url else exact_of,
+            now=NOW,
+        )
+        out[f.id] = story.story_id
+    return out
+
+
+def test_normalisation_ignores_case_quotes_dashes_and_paragraph_breaks() -> None:
+    plain = 'China\'s "Tianwen-3" probe - said Liu.\n\nIt will fly.'
+    fancy = "CHINA’S “Tianwen–3” probe — said Liu. It  will\tfly."
+    assert words(plain) == words(fancy)
+    assert words("The 1,696 kg satellite lifted off at 5.59 a.m.")[1:2] == ["1,696"]
+
+
+def test_a_signature_survives_bytes_and_knows_itself() -> None:
+    sig = signature(FIXTURES[0].text)
+    assert sig is not None
+    again = Signature.from_bytes(sig.to_bytes())
+    assert again == sig and again.jaccard(sig) == 1.0
+    assert signature("  \n ") is None
+
+
+def test_a_trimmed_copy_is_contained_in_its_original() -> None:
+    base = next(f for f in FIXTURES if f.id == "g08-base")
+    trimmed = next(f for f in FIXTURES if f.id == "g08-trimmed")
+    a, b = signature(base.text), signature(trimmed.text)
+    assert a is not None and b is not None
+    assert a.jaccard(b) < 0.8 < a.containment(b)
+
+
+def test_every_group_of_copies_is_one_story_and_no_two_stories_share_an_id() -> None:
+    ids = group_all(StoryIndex(MemoryBandStore()), FIXTURES)
+    by_group: dict[str, set[str]] = defaultdict(set)
+    for f in FIXTURES:
+        by_group[f.group].add(ids[f.id])
+    split = {g: s for g, s in by_group.items() if len(s) != 1}
+    assert split == {}
+    merged = [
+        (a, b) for a, b in itertools.combinations(sorted(by_group), 2) if by_group[a] & by_group[b]
+    ]
+    assert merged == []
+
+
+def test_the_first_copy_names_the_story_and_near_copies_name_the_first() -> None:
+    index = StoryIndex(MemoryBandStore())
+    base, first = (next(f for f in FIXTURES if f.id == i) for i in ("g02-base", "g02-first"))
+    a = index.assign(base.url, signature_bytes(base.text), base.published.toordinal(), now=NOW)
+    b = index.assign(first.url, signature_bytes(first.text), first.published.toordinal(), now=NOW)
+    assert a.story_id == story_id_of(base.url) == b.story_id
+    assert (a.near_duplicate_of, a.near_duplicate_score) == (None, None)
+    assert b.near_duplicate_of == base.url
+    assert b.near_duplicate_score is not None and 0.65 <= b.near_duplicate_score < 1
+    # http or https, www or not: one story id
+    assert story_id_of(base.url.replace("https://www.", "http://")) == a.story_id
+
+
+def test_a_copy_outside_the_window_is_a_story_of_its_own_but_an_exact_one_joins() -> None:
+    index = StoryIndex(MemoryBandStore(), window_days=3)
+    base = next(f for f in FIXTURES if f.id == "g10-base")
+    sig = signature_bytes(base.text)
+    day = base.published.toordinal()
+    first = index.assign(base.url, sig, day, now=NOW)
+    late = index.assign("https://www.spacewar.com/reports/late_999.html", sig, day + 4, now=NOW)
+    assert late.story_id != first.story_id
+    exact = index.assign(
+        "https://www.terradaily.com/reports/late_999.html",
+        sig,
+        day + 40,
+        exact_of=base.url,
+        now=NOW,
+    )
+    assert (exact.story_id, exact.near_duplicate_of) == (first.story_id, None)
+
+
+def test_a_page_seen_again_keeps_its_story() -> None:
+    index = StoryIndex(MemoryBandStore())
+    base, copy = (next(f for f in FIXTURES if f.id == i) for i in ("g03-base", "g03-quotes"))
+    index.assign(base.url, signature_bytes(base.text), base.published.toordinal(), now=NOW)
+    once = index.assign(copy.url, signature_bytes(copy.text), copy.published.toordinal(), now=NOW)
+    again = index.assign(copy.url, signature_bytes(copy.text), copy.published.toordinal(), now=NOW)
+    assert again.story_id == once.story_id and again.near_duplicate_of == base.url
+
+
+def test_day_is_the_published_date_else_the_fetch_date() -> None:
+    fetched = dt.datetime(2026, 1, 2, 23, 0, tzinfo=dt.UTC)
+    assert day_of(dt.date(2026, 1, 1), fetched) == dt.date(2026, 1, 1).toordinal()
+    assert day_of(None, fetched) == dt.date(2026, 1, 2).toordinal()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_stores_group_alike_and_prune_what_is_old(kind: str, tmp_path: Path) -> None:
+    store = MemoryBandStore() if kind == "memory" else SqliteBandStore(tmp_path / "state.sqlite")
+    ids = group_all(StoryIndex(store), FIXTURES)
+    assert ids == group_all(StoryIndex(MemoryBandStore()), FIXTURES)
+    base = FIXTURES[0]
+    sig = signature(base.text)
+    assert sig is not None
+    assert store.candidates(band_keys(sig))
+    # exact copies (the same text) are not indexed: their original stands for them
+    assert store.prune(NOW + 1) == len({f.text for f in FIXTURES})
+    assert store.candidates(band_keys(sig)) == set()
+    store.close()
+
+
+def test_the_sqlite_index_outlives_its_connection(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    base, copy = (next(f for f in FIXTURES if f.id == i) for i in ("g05-base", "g05-combo"))
+    first = SqliteBandStore(path)
+    a = StoryIndex(first).assign(
+        base.url, signature_bytes(base.text), base.published.toordinal(), now=NOW
+    )
+    first.close()
+    second = SqliteBandStore(path)
+    b = StoryIndex(second).assign(
+        copy.url, signature_bytes(copy.text), copy.published.toordinal(), now=NOW
+    )
+    second.close()
+    assert b.story_id == a.story_id and b.near_duplicate_of == base.url
