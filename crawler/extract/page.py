@@ -111,6 +111,17 @@ class Page:
     """The ``<title>`` text."""
 
 
+TRUNCATED = "truncated answer (the page does not end with </body> or </html>)"
+_END_TAG = re.compile(rb"</\s*(?:html|body)\s*>", re.IGNORECASE)
+
+
+def looks_truncated(body: bytes) -> bool:
+    """The body stops before the end of the page (no ``</body>`` or ``</html>`` in its last
+    8 KB): a connection that closed early, as a server fault can leave a page that declared no
+    length. Such a page is a fault, not a change of markup, and its text may be cut."""
+    return _END_TAG.search(body[-8192:]) is None
+
+
 def sniff(text: str) -> None:
     """Raise NotHtml for bodies that cannot be an article page."""
     head = text[:2048]

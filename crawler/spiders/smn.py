@@ -25,6 +25,7 @@ from scrapy.http import Response, TextResponse
 
 from crawler.defaults import default, get_int
 from crawler.extract import Extraction
+from crawler.extract.page import TRUNCATED, looks_truncated
 from crawler.extraction.pool import ExtractionPool
 from crawler.items import Article
 from crawler.network.feeds import NotAFeed, read_feed
@@ -226,13 +227,22 @@ class SmnSpider(scrapy.Spider):
         article: Article | None = extraction.article
         # What the page turned out to be, for the middlewares downstream (incremental state).
         kind = extraction.kind
+        reason = extraction.reason
+        if (
+            kind is not PageKind.ERROR
+            and b"Content-Length" not in response.headers
+            and looks_truncated(response.body)
+        ):
+            # An answer that ended with its connection, short of the page's end: a record of
+            # it could hold half a text. Not judged: asked again by the next run.
+            kind, reason, article = PageKind.ERROR, TRUNCATED, None
         if kind is PageKind.OTHER and _links_stories(response.url, result.links):
             # An archive or "more stories" page: new articles turn up through it, so it is
             # fetched every run like a listing, not trusted for SMN_STATE_RECHECK_DAYS.
             kind = PageKind.LISTING
         response.meta[PAGE_KIND_META] = kind
         response.meta[PAGE_LAYOUT_META] = extraction.layout
-        response.meta[PAGE_REASON_META] = extraction.reason
+        response.meta[PAGE_REASON_META] = reason
         response.meta[PAGE_FIELDS_META] = tuple(name for name, _ in extraction.implausible)
         if (
             response.meta.get(ENTRY_META)
@@ -249,13 +259,13 @@ class SmnSpider(scrapy.Spider):
                     "; ".join(f"{name} {why}" for name, why in extraction.implausible),
                 )
         if kind is PageKind.ERROR:
-            self._not_judged(response.url, extraction.reason or "unknown")
+            self._not_judged(response.url, reason or "unknown")
         if article is not None:
             self._inc("smn/articles/extracted")
             yield article
         else:
-            self._inc(f"smn/pages/not_article/{reason_key(extraction.reason)}")
-            logger.debug("Not an article: %s <%s>", extraction.reason, response.url)
+            self._inc(f"smn/pages/not_article/{reason_key(reason)}")
+            logger.debug("Not an article: %s <%s>", reason, response.url)
         for href in self._capped(result.links, response.url):
             request = self._follow(response.url, href)
             if request is not None:

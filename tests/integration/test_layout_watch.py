@@ -16,6 +16,7 @@ import pytest
 
 from crawler.network.urls import url_key
 from crawler.outcome.judge import ExitCode
+from replica import render_classic
 from replica.server import ReplicaHandle
 from tests.support.crawl_run import REPO, CrawlRun, crawl
 from tests.support.redesign import (
@@ -214,3 +215,37 @@ def test_article_pages_an_older_extractor_could_not_read_are_fetched_again(
     assert layouts_of(dataset)[url_key(url)] == "classic"
     with sqlite3.connect(state) as db:
         assert db.execute("SELECT count(*) FROM unread").fetchone() == (0,)
+
+
+def test_new_pages_cut_short_by_the_server_are_a_fault_not_a_redesign(
+    routes: ReplicaHandle, tmp_path: Path
+) -> None:
+    """Two new pages whose answers stop half-way, with no length declared (the connection
+    closes): they give no article, but they are a server's fault: the watch does not fire,
+    and the pages stay pending for the next run."""
+    from replica.app import Response
+
+    dataset = tmp_path / "articles"
+    assert crawl(routes, dataset, *ONE_SITE).returncode == 0
+    titles = ["Tracking Station Upgraded In Chile", "New Antenna Array Passes Tests"]
+    articles = new_articles(routes, HOST, titles)
+    urls = publish(routes, FEED, [(a, as_before) for a in articles])
+    for article in articles:
+        page = render_classic.render_article(article, routes.app.catalog.chrome[HOST], [])
+        half = page[: len(page) // 3]
+        routes.add_route(
+            HOST,
+            article.url.split(HOST, 1)[1],
+            lambda request, half=half: Response(
+                200, [("Content-Type", "text/html")], stream=[half], close=True
+            ),
+        )
+    run = crawl(routes, dataset, *ONE_SITE)
+    assert run.returncode == 0, run.output[-3000:]
+    report = reports(run)[-1]
+    assert report["layout_watch"]["fired"] == []
+    assert report["unread_pages"]["count"] == 0
+    assert report["not_judged"]["count"] == 2
+    with sqlite3.connect(dataset.parent / "state.sqlite") as db:
+        pending = {key for (key,) in db.execute("SELECT key FROM pending")}
+    assert {url_key(u) for u in urls} <= pending
