@@ -73,3 +73,10 @@ class Article:
     """The run (and worker) that produced the record."""
     extractor_version: str = ""
     """Changes whenever extraction output can change."""
+    warc_filename: str | None = None
+    """The WARC file holding the page as fetched, relative to the archive directory
+    (``2026/12/05/<crawl_id>-00000.warc.gz``); None when archiving is off."""
+    warc_record_offset: int | None = None
+    """Where the page's response record starts in that file (bytes)."""
+    warc_record_length: int | None = None
+    """The length of that record (bytes, one gzip member)."""

@@ -42,6 +42,9 @@ ENTRY_ARTICLE_LINKS_META = "smn_entry_article_links"
 """Response meta of an entry point the spider read: how many article pages it links."""
 PAGE_LAYOUT_META = "smn_layout"
 """Response meta: the layout that read the page ("classic", "modern", "fallback") or None."""
+WARC_RECORD_META = "smn_warc_record"
+"""Response meta: where the response's WARC record is
+(:class:`crawler.archive.writer.RecordLocation`), None when it was not archived."""
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 """HTTP statuses whose Location the crawl follows."""

@@ -42,6 +42,7 @@ from crawler.protocol import (
     ENTRY_META,
     PAGE_KIND_META,
     PAGE_LAYOUT_META,
+    WARC_RECORD_META,
     PageKind,
     site_stat,
 )
@@ -244,6 +245,12 @@ class SmnSpider(scrapy.Spider):
                 )
         if article is not None:
             self._inc("smn/articles/extracted")
+            record = response.meta.get(WARC_RECORD_META)
+            if record is not None:
+                # The page as fetched, for re-extraction and `scrapy archived`.
+                article.warc_filename = record.filename
+                article.warc_record_offset = record.offset
+                article.warc_record_length = record.length
             yield article
         else:
             self._inc(f"smn/pages/not_article/{reason_key(extraction.reason)}")
