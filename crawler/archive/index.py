@@ -1,7 +1,7 @@
 """Finding a page in the archive without reading the archive.
 
-Beside each published WARC file, ``<name>.cdxj`` lists its response records, one line each,
-sorted (CDXJ: a key, a 14-digit timestamp, a JSON object)::
+Beside each published WARC file, ``<name>.cdxj`` lists its response records, one line each
+in the order written (CDXJ lines: a key, a 14-digit timestamp, a JSON object)::
 
     https://spacewar.com/reports/x_999.html 20261205101500 {"url": "https://www.spacewar.com/
     reports/x_999.html", "date": "2026-12-05T10:15:00.123456Z", "status": 200, "mime":
@@ -25,14 +25,13 @@ import io
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 
-from crawler.dataset.files import fsync_dir
 from crawler.network.urls import url_key
 
 INDEX_SUFFIX = ".cdxj"
@@ -109,18 +108,6 @@ class IndexEntry:
             f["offset"],
             f["length"],
         )
-
-
-def write_index(path: Path, entries: Iterable[IndexEntry]) -> None:
-    """Write the index of a WARC file (hidden, fsynced, renamed)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        for entry in sorted(entries, key=lambda e: (e.key, e.date)):
-            out.write(entry.line())
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 def read_index(path: Path) -> Iterator[IndexEntry]:

@@ -15,11 +15,12 @@ disagrees with the body stored (a truncated answer) as ``X-Crawler-Content-Lengt
 length taking its place: the stored headers describe the stored bytes, as ``warcio check``
 and every WARC reader expect.
 
-Publication (:meth:`WarcArchive.publish`): the file is flushed and fsynced, its index
-(``<name>.cdxj``) written and renamed into place, then the file renamed, then the directory
-fsynced. A killed run leaves only hidden files, removed by the next run (those no live
-writer holds). A published ``.cdxj`` whose WARC file is missing (killed between the two
-renames) is ignored by readers and removed by the next run.
+Publication (:meth:`WarcArchive.publish`): the file and its index (``<name>.cdxj``, written
+alongside as ``.<name>.cdxj.tmp``, one line per response in the order written) are flushed
+and fsynced, the index renamed into place, then the file, then the directory fsynced. A
+killed run leaves only hidden files, removed by the next run (those no live writer holds).
+A published ``.cdxj`` whose WARC file is missing (killed between the two renames) is
+ignored by readers and removed by the next run.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.archive.index import IndexEntry, index_name, write_index
+from crawler.archive.index import IndexEntry, index_name
 from crawler.crawl_id import filename_safe
 from crawler.dataset.files import fsync_dir, remove_stale_tmp, try_lock
 
@@ -148,7 +149,14 @@ class _WarcFile:
         try_lock(self._fd)
         self._out: BinaryIO = open(self._fd, "wb", buffering=_WRITE_BUFFER, closefd=False)  # noqa: SIM115
         self.size = 0
-        self.entries: list[IndexEntry] = []
+        # The index is written as the records are (memory stays flat however big the file),
+        # hidden beside it, and published just before it.
+        self.index_path = self.directory / index_name(name)
+        self.index_tmp = self.directory / hidden_name(self.index_path.name)
+        self._index = self.index_tmp.open("x", encoding="utf-8")
+
+    def add(self, entry: IndexEntry) -> None:
+        self._index.write(entry.line())
 
     def append(self, member: bytes) -> tuple[int, int]:
         offset = self.size
@@ -164,7 +172,9 @@ class _WarcFile:
             os.fsync(self._fd)
             if self.final_path.exists():
                 raise FileExistsError(f"refusing to overwrite {self.final_path}")
-            write_index(self.directory / index_name(self.final_path.name), self.entries)
+            self._index.flush()
+            os.fsync(self._index.fileno())
+            os.replace(self.index_tmp, self.index_path)
             os.replace(self.tmp_path, self.final_path)
             fsync_dir(self.directory)
         finally:
@@ -177,14 +187,16 @@ class _WarcFile:
     def _release(self, unlink: bool) -> None:
         if self._fd < 0:
             return
-        try:
-            self._out.close()
-        except OSError:
-            logger.debug("Closing %s failed", self.tmp_path, exc_info=True)
+        for stream in (self._out, self._index):
+            try:
+                stream.close()
+            except OSError:
+                logger.debug("Closing %s failed", self.tmp_path, exc_info=True)
         fd, self._fd = self._fd, -1
         os.close(fd)
         if unlink:
             self.tmp_path.unlink(missing_ok=True)
+            self.index_tmp.unlink(missing_ok=True)
 
 
 class WarcArchive:
@@ -240,7 +252,7 @@ class WarcArchive:
         offset, length = file.append(response)
         file.append(self._request_record(exchange, record_id))
         location = RecordLocation(file.relative, offset, length)
-        file.entries.append(
+        file.add(
             IndexEntry.of(
                 exchange.url,
                 exchange.fetched_at,
