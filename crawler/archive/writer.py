@@ -154,6 +154,7 @@ class _WarcFile:
         self.index_path = self.directory / index_name(name)
         self.index_tmp = self.directory / hidden_name(self.index_path.name)
         self._index = self.index_tmp.open("x", encoding="utf-8")
+        try_lock(self._index.fileno())  # the stale-file cleaner leaves a held file alone
 
     def add(self, entry: IndexEntry) -> None:
         self._index.write(entry.line())

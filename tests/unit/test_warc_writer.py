@@ -283,3 +283,16 @@ def test_a_dataset_file_is_not_published_when_the_archive_cannot_be(tmp_path: Pa
 def test_the_size_limit_keeps_offsets_in_int32(tmp_path: Path, max_mb: int) -> None:
     with pytest.raises(ValueError, match="SMN_ARCHIVE_MAX_MB"):
         WarcArchive(tmp_path, "run1", max_bytes=max_mb * 2**20)
+
+
+def test_a_live_writers_files_survive_another_writers_cleaning(tmp_path: Path) -> None:
+    # Distributed workers share the archive directory: a worker starting later must not
+    # take the hidden files (the WARC file or its index) of one still writing.
+    first = WarcArchive(tmp_path, "run-w1")
+    first.write(exchange())
+    past = time.time() - 60
+    for path in tmp_path.rglob(".*.tmp"):
+        os.utime(path, (past, past))
+    assert WarcArchive(tmp_path, "run-w2").open() == []
+    path = first.publish()
+    assert path is not None and path.with_suffix("").with_suffix(".cdxj").exists()
