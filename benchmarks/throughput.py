@@ -2,7 +2,7 @@
 the replica.
 
     python benchmarks/throughput.py [--pages 5000] [--workers 0,1] [--concurrency 64]
-                                    [--repeat N] [--no-bare] [--no-lean]
+                                    [--repeat N] [--no-bare] [--no-lean] [--archive]
                                     [--set NAME=VALUE ...]
 
 The replica (``python -m replica.server --scale PAGES``) runs as its own process and is
@@ -18,7 +18,9 @@ robots.txt obeyed by the smn crawl, not by the plain spiders, Scrapy's default):
   nothing parsed, extracted or written; Scrapy's defaults but the smn crawl's
   CONCURRENT_ITEMS;
 * ``smn, N workers``: ``scrapy crawl smn`` writing its Parquet dataset into a temp dir,
-  with ``SMN_EXTRACT_WORKERS=N`` (0 = the default, one per core; 1 = a thread).
+  with ``SMN_EXTRACT_WORKERS=N`` (0 = the default, one per core; 1 = a thread);
+  ``--archive``: each also with ``SMN_ARCHIVE=0`` (``no archive``), interleaved, and the
+  WARC archive's disk cost per 1,000 pages and per 1,000 articles printed after the table.
 
 Printed per crawl: responses ("pages", robots.txt and redirects included), articles
 written, seconds (engine start to close, and the process's wall time), pages per second and
@@ -64,6 +66,10 @@ class Measured:
     label: str
     result: RunResult
     replica_cpu_s: float
+    warc_bytes: int = 0
+    """The published WARC files' size (``.warc.gz``)."""
+    index_bytes: int = 0
+    """Their indexes' (``.cdxj``)."""
 
     @property
     def pages_per_s(self) -> float:
@@ -96,6 +102,10 @@ def run_baseline(
         return Measured(label, result, rep.cpu_seconds() - before)
 
 
+def _size(directory: Path, pattern: str) -> int:
+    return sum(p.stat().st_size for p in directory.rglob(pattern) if not p.name.startswith("."))
+
+
 def run_smn(
     rep: ReplicaProcess, workers: int, settings: dict[str, str], timeout: float
 ) -> Measured:
@@ -112,7 +122,34 @@ def run_smn(
             label += " (default)"
         elif workers == 1:
             label = "smn, 1 thread"
-        return Measured(label, result, rep.cpu_seconds() - before)
+        if settings.get("SMN_ARCHIVE") == "0":
+            label += ", no archive"
+        warc = Path(out) / "warc"
+        return Measured(
+            label,
+            result,
+            rep.cpu_seconds() - before,
+            _size(warc, "*.warc.gz"),
+            _size(warc, "*.cdxj"),
+        )
+
+
+def archive_cost(runs: list[Measured]) -> str:
+    """The archive's disk cost of each archiving run."""
+    lines = []
+    for m in runs:
+        if not m.warc_bytes:
+            continue
+        pages, articles = m.result.pages, int(m.result.stat("parquet/rows_written"))
+        mb = 1e6
+        lines.append(
+            f"{m.label}: WARC {m.warc_bytes / mb:.1f} MB + index {m.index_bytes / mb:.2f} MB for"
+            f" {pages:,} pages ({m.warc_bytes / pages * 1000 / mb:.1f} MB +"
+            f" {m.index_bytes / pages * 1000 / mb:.2f} MB per 1,000 pages;"
+            f" {(m.warc_bytes + m.index_bytes) / max(articles, 1) * 1000 / mb:.1f} MB per 1,000"
+            " articles)"
+        )
+    return "\n".join(lines)
 
 
 def median(runs: list[Measured]) -> Measured:
@@ -210,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="crawls per configuration, interleaved; the median (by pages/s) is shown",
     )
+    parser.add_argument(
+        "--archive",
+        action="store_true",
+        help="each smn crawl also with SMN_ARCHIVE=0; print the archive's disk cost",
+    )
     parser.add_argument("--timeout", type=float, default=900, help="seconds per crawl")
     parser.add_argument(
         "--set",
@@ -236,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             trial = [run_baseline(rep, b, settings, args.timeout) for b in baselines]
             for workers in args.workers:
                 trial.append(run_smn(rep, workers, smn_settings, args.timeout))
+                if args.archive:
+                    off = {**smn_settings, "SMN_ARCHIVE": "0"}
+                    trial.append(run_smn(rep, workers, off, args.timeout))
             trials.append(trial)
     runs = [median(list(same)) for same in zip(*trials, strict=True)]
     for m in runs:
@@ -243,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
             print(failed(m.result, m.label), file=sys.stderr)
     print()
     print(report(runs))
+    cost = archive_cost(runs)
+    if cost:
+        print()
+        print(cost)
     return 0 if all(m.result.returncode == 0 for m in runs) else 1
 
 

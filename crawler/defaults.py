@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 Kind = Literal["str", "int", "float", "bool", "dict"]
-Section = Literal["output", "run", "incremental", "distributed", "stories"]
+Section = Literal["output", "archive", "run", "incremental", "distributed", "stories"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +222,33 @@ SETTINGS: tuple[Setting, ...] = (
         "extraction worker processes; `1` runs extraction in one thread off the reactor",
         "output",
         shown="`0` (one per core)",
+    ),
+    # -- the WARC archive -------------------------------------------------------------------
+    Setting(
+        "SMN_ARCHIVE",
+        "bool",
+        True,
+        "keep every page fetched (articles, listings, feeds, redirects, 404s; not images) in"
+        " WARC files, as it came off the wire; `0`: no archive, and the rows' `warc_*` fields"
+        " are null",
+        "archive",
+    ),
+    Setting(
+        "SMN_ARCHIVE_DIR",
+        "str",
+        None,
+        "the archive directory",
+        "archive",
+        shown="`warc` beside `SMN_OUTPUT` (`output/warc`)",
+    ),
+    Setting(
+        "SMN_ARCHIVE_MAX_MB",
+        "int",
+        1000,
+        "a WARC file is published and a new one started past this size (MiB; at most 2000, so"
+        " offsets fit the int32 `warc_record_offset`); files are also published before every"
+        " dataset file that points into them",
+        "archive",
     ),
     # -- running from cron ------------------------------------------------------------------
     Setting(

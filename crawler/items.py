@@ -101,3 +101,10 @@ class Article:
     )
     """Not stored: the text's MinHash signature, from the extraction worker to the stories
     pipeline."""
+    warc_filename: str | None = None
+    """The WARC file holding the page as fetched, relative to the archive directory
+    (``2026/12/05/<crawl_id>-00000.warc.gz``); None when archiving is off."""
+    warc_record_offset: int | None = None
+    """Where the page's response record starts in that file (bytes)."""
+    warc_record_length: int | None = None
+    """The length of that record (bytes, one gzip member)."""

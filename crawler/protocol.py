@@ -51,6 +51,9 @@ NOT_JUDGED_STAT = "smn/pages/not_judged_list"
 """Stats key: the pages the extraction could not judge, ``[{url, reason}]`` (the first
 :data:`NOT_JUDGED_LISTED`; all are counted as ``smn/pages/not_judged``)."""
 NOT_JUDGED_LISTED = 200
+WARC_RECORD_META = "smn_warc_record"
+"""Response meta: where the response's WARC record is
+(:class:`crawler.archive.writer.RecordLocation`), None when it was not archived."""
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 """HTTP statuses whose Location the crawl follows."""

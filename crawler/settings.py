@@ -68,6 +68,10 @@ DOWNLOADER_MIDDLEWARES = {
     # Above DownloaderStats, so it sees every download exception (smn/faults/<kind>) before
     # RetryMiddleware turns it into a retry.
     "crawler.downloadermiddlewares.faults.FaultCounters": 860,
+    # Above every middleware that changes a response on its way back: each answer into the
+    # WARC archive as the download handler gave it (body still content-encoded, redirects
+    # and 404s included), with the request as the middlewares below finished it.
+    "crawler.downloadermiddlewares.warc.WarcArchiveMiddleware": 880,
     # HttpCacheMiddleware 900
 }
 SPIDER_MIDDLEWARES = {

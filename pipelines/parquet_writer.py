@@ -37,6 +37,7 @@ from crawler.dataset.paths import dataset_dir
 from crawler.dataset.schema import SchemaError, check_row, to_row
 from crawler.dataset.writer import DatasetWriter, OutputError
 from crawler.defaults import get_bool, get_float
+from crawler.downloadermiddlewares.warc import archive_of
 from crawler.protocol import dataset_file_published
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class ParquetDatasetPipeline:
             on_failure=self._stop_crawl,
             on_published=self._published,
         )
+        self.writer.before_publish = self._publish_archive
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -145,6 +147,13 @@ class ParquetDatasetPipeline:
         if not self.writer.write(row):
             raise DropItem("output_error: the dataset writer has failed", log_level="DEBUG")
         return item
+
+    def _publish_archive(self) -> None:
+        """Before a dataset file is published: the WARC file its rows point into is
+        published first (a published row names a published WARC file)."""
+        archive = archive_of(self.crawler)
+        if archive is not None:
+            archive.publish()
 
     def _published(self, path: Path) -> None:
         self.crawler.signals.send_catch_log(dataset_file_published, path=path)

@@ -106,6 +106,11 @@ def partition_of(row: Mapping[str, Any]) -> str:
     return f"year={day.year}/month={day.month}"
 
 
+def try_lock(fd: int) -> bool:
+    """An exclusive ``flock`` on ``fd`` if nobody holds one (released when it is closed)."""
+    return _try_lock(fd)
+
+
 def _try_lock(fd: int) -> bool:
     if fcntl is None:  # pragma: no cover
         return True
@@ -114,6 +119,11 @@ def _try_lock(fd: int) -> bool:
     except BlockingIOError:
         return False
     return True
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable."""
+    _fsync_dir(path)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -194,13 +204,16 @@ class PartFile:
             os.close(fd)
 
 
-def remove_stale_tmp(root: Path, older_than: float) -> list[Path]:
-    """Delete temp files under ``root`` last modified before ``older_than`` (epoch seconds)
-    that no live writer holds. Finished files are never touched."""
+def remove_stale_tmp(
+    root: Path, older_than: float, pattern: re.Pattern[str] = TMP_RE
+) -> list[Path]:
+    """Delete temp files (names matching ``pattern``) under ``root`` last modified before
+    ``older_than`` (epoch seconds) that no live writer holds. Finished files are never
+    touched. The WARC archive cleans its own hidden files with this too."""
     removed: list[Path] = []
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            if not TMP_RE.match(name):
+            if not pattern.match(name):
                 continue
             path = Path(dirpath, name)
             try:

@@ -1,9 +1,11 @@
-"""Where the dataset, the incremental state and the run reports are, from the settings.
+"""Where the dataset, the incremental state, the run reports and the WARC archive are, from
+the settings.
 
-The defaults (``output/articles``, and the state and reports beside it) are relative to the
-project directory, where ``scrapy.cfg`` is, as Scrapy finds it from any subdirectory: a
-crawl started from ``logs/`` uses the same dataset. A path set by hand is the user's: a
-relative one is taken from the current directory, as any command-line path is.
+The defaults (``output/articles``, and the state, reports and ``warc/`` beside it) are
+relative to the project directory, where ``scrapy.cfg`` is, as Scrapy finds it from any
+subdirectory: a crawl started from ``logs/`` uses the same dataset. A path set by hand is
+the user's: a relative one is taken from the current directory, as any command-line path
+is.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 STATE_NAME = "state.sqlite"
 REPORTS_NAME = "reports"
+ARCHIVE_NAME = "warc"
 
 
 def project_dir() -> Path | None:
@@ -61,3 +64,12 @@ def state_path(settings: BaseSettings) -> Path | None:
     if configured is None:
         return dataset.parent / STATE_NAME if dataset is not None else None
     return Path(configured) if configured else None
+
+
+def archive_dir(settings: BaseSettings) -> Path:
+    """Where the WARC archive goes: ``SMN_ARCHIVE_DIR``, else ``warc`` beside the dataset
+    directory (``-s SMN_OUTPUT=/x/articles`` archives into ``/x/warc``)."""
+    configured = get_str(settings, "SMN_ARCHIVE_DIR")
+    if configured:
+        return Path(configured)
+    return (dataset_dir(settings) or default_dataset_dir()).parent / ARCHIVE_NAME

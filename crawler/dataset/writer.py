@@ -145,6 +145,9 @@ class DatasetWriter:
         self.on_published = on_published
         """Called with the final path of each file published."""
         self.hook: PublishHook | None = None
+        self.before_publish: Callable[[], None] | None = None
+        """Called before each file is published; raising keeps it unpublished (its rows are
+        lost). The WARC archive publishes there the file the rows point into."""
         self.files_written: list[Path] = []
         # Partitions with buffered rows or an open file, least recently used first.
         self._partitions: OrderedDict[str, _Partition] = OrderedDict()
@@ -340,6 +343,8 @@ class DatasetWriter:
     def _publish(self, part: _Partition) -> None:
         file = part.file
         assert file is not None
+        if self.before_publish is not None:
+            self.before_publish()
         if self.hook is not None and not self.hook.before_publish(part.key, file.final_path):
             self._abort(part)
             return

@@ -295,6 +295,7 @@ def _problems(stats: Stats, rules: OutcomeRules) -> Iterator[Problem]:
 
 _FILE_ERRORS = {
     "output": "the dataset could not be written",
+    "archive": "the WARC archive could not be written",
     "dedup_seed": "the dataset could not be read to seed dedup",
     "state": "the incremental state could not be used",
     "report": "the run report could not be written",

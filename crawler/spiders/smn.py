@@ -47,6 +47,7 @@ from crawler.protocol import (
     PAGE_KIND_META,
     PAGE_LAYOUT_META,
     PAGE_REASON_META,
+    WARC_RECORD_META,
     PageKind,
     site_stat,
 )
@@ -262,6 +263,12 @@ class SmnSpider(scrapy.Spider):
             self._not_judged(response.url, reason or "unknown")
         if article is not None:
             self._inc("smn/articles/extracted")
+            record = response.meta.get(WARC_RECORD_META)
+            if record is not None:
+                # The page as fetched, for re-extraction and `scrapy archived`.
+                article.warc_filename = record.filename
+                article.warc_record_offset = record.offset
+                article.warc_record_length = record.length
             yield article
         else:
             self._inc(f"smn/pages/not_article/{reason_key(reason)}")

@@ -12,7 +12,8 @@ the crawler alone (the OOM killer picks one process). After every kill:
   file is a complete Parquet file (hidden temp files are allowed: readers skip them), and
   no canonical URL has two rows;
 * the dataset lock is free (the flock died with the process), the incremental state passes
-  SQLite's integrity check, and it claims no article the dataset does not hold.
+  SQLite's integrity check, and it claims no article the dataset does not hold;
+* every published row names a published WARC file whose record at its offset is its page.
 
 Then a run of the same configuration, not killed, exits 0 and completes the dataset (the
 killed runs' pending links included: an article linked from a stored article only), and a
@@ -50,6 +51,7 @@ from crawler.outcome.judge import ExitCode
 from replica.app import Request as ReplicaRequest
 from replica.server import ReplicaHandle, serve_replica
 from tests.support.crawl_run import REPO, CrawlRun, crawl, crawl_command
+from tests.support.warc import warc_problems
 
 SEED = 20261123
 KILLS = 10  # kills that must land while the crawl runs
@@ -218,6 +220,7 @@ def check(dataset: Path, state: Path) -> tuple[int, list[str]]:
             problems.append(f"the dataset does not read: {exc!r}")
         stored = set(keys) | {url_key(u) for u in table.column("url").to_pylist()}
         problems += check_state(state, stored)
+        problems += warc_problems(dataset)
     elif state.exists():
         problems += check_state(state, set())
     try:
@@ -478,6 +481,8 @@ def test_a_run_killed_after_a_publish_interval_keeps_what_it_wrote(
             kill(process, "group")
     kept = written(dataset)  # readable as one dataset, complete files only
     assert kept and len(kept) == len(set(kept))
+    # the rows published at the interval name WARC files published before them
+    assert warc_problems(dataset) == []
     # and its report, written at the start, says so
     (report,) = [json.loads(p.read_text()) for p in (tmp_path / "reports").glob("*.json")]
     assert report["exit_code"] == ExitCode.INCOMPLETE
@@ -487,6 +492,9 @@ def test_a_run_killed_after_a_publish_interval_keeps_what_it_wrote(
     rows = written(dataset)
     assert len(rows) == len(set(rows))  # what the killed run kept is not written again
     assert set(rows) == {url_key(a.url) for a in small_replica.manifest().articles}
+    assert warc_problems(dataset) == []
+    # any partial WARC file of the killed run was removed by the next run
+    assert not list((tmp_path / "warc").rglob(".*.tmp"))
 
 
 def test_a_killed_extraction_worker_costs_no_article(

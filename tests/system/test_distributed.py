@@ -34,6 +34,7 @@ from crawler.incremental.store import ARTICLE
 from crawler.network.urls import url_key
 from replica.server import ReplicaHandle
 from tests.support.crawl_run import REPO, crawl_command
+from tests.support.warc import warc_problems
 
 REPLICA_SCALE = SCALE = 300
 RUN = "20261123T120000Z-test00"
@@ -104,6 +105,13 @@ def _assert_files_named_by_their_worker(dataset: Path) -> None:
         assert len(ids) == 1
         (crawl_id,) = ids
         assert path.name.startswith(f"part-{crawl_id}-"), path
+    # Each worker archives into WARC files of its own; every row names a published one.
+    assert warc_problems(dataset) == []
+
+
+def _warc_writers(dataset: Path) -> set[str]:
+    """The crawl ids in the names of the published WARC files."""
+    return {p.name.rsplit("-", 1)[0] for p in (dataset.parent / "warc").rglob("*.warc.gz")}
 
 
 def _assert_syndication_consistent(rows: list[dict]) -> None:
@@ -161,6 +169,7 @@ def test_two_workers_write_every_article_once(
     assert set(by_worker) == {f"{RUN}-w1", f"{RUN}-w2"}, by_worker
     assert all(n > 0 for n in by_worker.values())
     _assert_files_named_by_their_worker(dataset)
+    assert _warc_writers(dataset) == {f"{RUN}-w1", f"{RUN}-w2"}
     _assert_syndication_consistent(rows)
     assert replica.off_network_requests() == []
     assert replica.disallowed_requests() == []

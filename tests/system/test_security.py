@@ -46,6 +46,9 @@ LEAKED = f"{SPACEWAR}/reports/Leaked_through_an_external_entity_999.html"
 FEED_ONLY = (
     f"{SPACEWAR}/reports/Hackers_disrupt_satellite_ground_station_of_defence_contractor_999.html"
 )
+WARC_FILE = re.compile(
+    rf"^(\d{{4}}/\d{{2}}/\d{{2}}/{re.escape(CRAWL_ID)}-\d{{5}}\.(warc\.gz|cdxj)|index\.sqlite)$"
+)
 DATASET_FILE = re.compile(
     rf"^year=(19|20)\d\d/month=([1-9]|1[0-2])/part-{re.escape(CRAWL_ID)}-\d{{5}}\.parquet$"
 )
@@ -156,6 +159,7 @@ def test_no_file_name_comes_from_page_content(hostile: HostileCrawl) -> None:
     assert top <= {
         "articles",
         "reports",
+        "warc",
         "crawl.log",
         "secret.txt",
         ".articles.lock",
@@ -164,6 +168,10 @@ def test_no_file_name_comes_from_page_content(hostile: HostileCrawl) -> None:
         "state.sqlite-shm",
     }, top
     assert [p.name for p in (hostile.root / "reports").iterdir()] == [f"{CRAWL_ID}.json"]
+    archive = hostile.root / "warc"
+    archived = [p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file()]
+    assert archived
+    assert [f for f in archived if not WARC_FILE.match(f)] == []
     assert not [p for p in hostile.root.rglob("*") if "passwd" in p.name or p.name == "etc"]
 
 

@@ -39,6 +39,7 @@ def test_the_extractor_and_the_network_know_nothing_of_scrapy() -> None:
     assert offenders("crawler/network", ("scrapy", "twisted")) == []
     assert offenders("crawler/stories", ("scrapy", "twisted", "redis")) == []
     assert offenders("crawler/outcome", ("twisted",)) == []
+    assert offenders("crawler/archive", ("scrapy", "twisted")) == []
 
 
 def test_only_the_distributed_package_and_its_pipeline_touch_redis() -> None:

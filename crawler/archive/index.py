@@ -1,0 +1,265 @@
+"""Finding a page in the archive without reading the archive.
+
+Beside each published WARC file, ``<name>.cdxj`` lists its response records, one line each
+in the order written (CDXJ lines: a key, a 14-digit timestamp, a JSON object)::
+
+    https://spacewar.com/reports/x_999.html 20261205101500 {"url": "https://www.spacewar.com/
+    reports/x_999.html", "date": "2026-12-05T10:15:00.123456Z", "status": 200, "mime":
+    "text/html; charset=iso-8859-1", "filename": "2026/12/05/<crawl_id>-00000.warc.gz",
+    "offset": 1234, "length": 5678}
+
+The key is the crawl's own :func:`crawler.network.urls.url_key`, so http/https, ``www.`` and
+tracking parameters find the same page. It is written before its WARC file is renamed into
+place, so every published WARC file has one (an index without its WARC file is ignored).
+
+:class:`ArchiveIndex` is a lookup cache of all of them in ``<archive>/index.sqlite``: each
+lookup first ingests the indexes published since (a directory listing, no WARC file read) and
+forgets those gone; delete it and the next lookup builds it again. :func:`read_record` reads
+one record by filename, offset and length (the row's ``warc_*`` fields).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
+
+from crawler.network.urls import url_key
+
+INDEX_SUFFIX = ".cdxj"
+WARC_SUFFIX = ".warc.gz"
+CACHE_NAME = "index.sqlite"
+
+
+def index_name(warc_name: str) -> str:
+    """``<crawl_id>-00000.warc.gz`` -> ``<crawl_id>-00000.cdxj``."""
+    return warc_name.removesuffix(WARC_SUFFIX) + INDEX_SUFFIX
+
+
+def _key(url: str) -> str:
+    try:
+        return url_key(url)
+    except ValueError:
+        return url
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """One response record of the archive."""
+
+    key: str
+    """:func:`~crawler.network.urls.url_key` of the URL."""
+    date: str
+    """``WARC-Date``: ``2026-12-05T10:15:00.123456Z`` (sorts as time does)."""
+    url: str
+    status: int
+    mime: str | None
+    filename: str
+    """Relative to the archive directory."""
+    offset: int
+    length: int
+
+    @classmethod
+    def of(
+        cls,
+        url: str,
+        fetched_at: dt.datetime,
+        status: int,
+        mime: str | None,
+        filename: str,
+        offset: int,
+        length: int,
+    ) -> IndexEntry:
+        date = fetched_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return cls(_key(url), date, url, status, mime, filename, offset, length)
+
+    def line(self) -> str:
+        stamp = "".join(c for c in self.date[:19] if c.isdigit())
+        fields = {
+            "url": self.url,
+            "date": self.date,
+            "status": self.status,
+            "mime": self.mime,
+            "filename": self.filename,
+            "offset": self.offset,
+            "length": self.length,
+        }
+        return f"{self.key} {stamp} {json.dumps(fields, ensure_ascii=False)}\n"
+
+    @classmethod
+    def parse(cls, line: str) -> IndexEntry:
+        key, _stamp, fields = line.split(" ", 2)
+        f = json.loads(fields)
+        return cls(
+            key,
+            f["date"],
+            f["url"],
+            f["status"],
+            f["mime"],
+            f["filename"],
+            f["offset"],
+            f["length"],
+        )
+
+
+def read_index(path: Path) -> Iterator[IndexEntry]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield IndexEntry.parse(line)
+
+
+def published_warc_files(root: Path) -> list[str]:
+    """Every published WARC file under ``root``, relative, sorted (oldest day first): what a
+    re-extraction iterates."""
+    found = []
+    for dirpath, dirnames, files in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in files:
+            if name.endswith(WARC_SUFFIX) and not name.startswith("."):
+                found.append(Path(dirpath, name).relative_to(root).as_posix())
+    return sorted(found)
+
+
+def _published_indexes(root: Path) -> dict[str, tuple[int, int]]:
+    """Indexes whose WARC file is published: relative path -> (size, mtime_ns)."""
+    found: dict[str, tuple[int, int]] = {}
+    for dirpath, dirnames, files in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        names = set(files)
+        for name in files:
+            if name.startswith(".") or not name.endswith(INDEX_SUFFIX):
+                continue
+            if name.removesuffix(INDEX_SUFFIX) + WARC_SUFFIX not in names:
+                continue
+            path = Path(dirpath, name)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            found[path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def _row(e: IndexEntry) -> tuple[str, str, str, int, str | None, str, int, int]:
+    return (e.key, e.date, e.url, e.status, e.mime, e.filename, e.offset, e.length)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS indexes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER);
+CREATE TABLE IF NOT EXISTS records (
+    key TEXT NOT NULL, date TEXT NOT NULL, url TEXT NOT NULL, status INTEGER, mime TEXT,
+    filename TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_key ON records (key, date);
+CREATE INDEX IF NOT EXISTS records_source ON records (source);
+"""
+
+
+class ArchiveIndex:
+    """The lookup cache (``index.sqlite`` in the archive directory)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.db = sqlite3.connect(root / CACHE_NAME, timeout=60, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def refresh(self) -> int:
+        """Ingest the indexes published since the last refresh, forget those gone; how many
+        were ingested."""
+        on_disk = _published_indexes(self.root)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            known = {
+                path: (size, mtime)
+                for path, size, mtime in self.db.execute("SELECT path, size, mtime_ns FROM indexes")
+            }
+            for path in known.keys() - on_disk.keys():
+                self._forget(path)
+            fresh = [p for p, stat in on_disk.items() if known.get(p) != stat]
+            for path in fresh:
+                self._forget(path)
+                self.db.executemany(
+                    "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (
+                            e.key,
+                            e.date,
+                            e.url,
+                            e.status,
+                            e.mime,
+                            e.filename,
+                            e.offset,
+                            e.length,
+                            path,
+                        )
+                        for e in read_index(self.root / path)
+                    ),
+                )
+                self.db.execute("INSERT INTO indexes VALUES (?, ?, ?)", (path, *on_disk[path]))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return len(fresh)
+
+    def _forget(self, path: str) -> None:
+        self.db.execute("DELETE FROM records WHERE source = ?", (path,))
+        self.db.execute("DELETE FROM indexes WHERE path = ?", (path,))
+
+    def lookup(self, url: str) -> list[IndexEntry]:
+        """Every response record of the page, newest first (after a refresh)."""
+        rows = self.db.execute(
+            "SELECT key, date, url, status, mime, filename, offset, length FROM records"
+            " WHERE key = ? ORDER BY date DESC, filename DESC, offset DESC",
+            (_key(url),),
+        )
+        return [IndexEntry(*row) for row in rows if (self.root / row[5]).is_file()]
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedPage:
+    """A response record read back."""
+
+    url: str
+    date: str
+    status_line: str
+    """``HTTP/1.1 200 OK``."""
+    headers: list[tuple[str, str]]
+    body: bytes
+    """Decoded (the Content-Encoding undone), as the crawl extracted from."""
+
+
+def read_record(root: Path, filename: str, offset: int, length: int) -> ArchivedPage:
+    """The response record at ``offset`` (``length`` bytes) of ``root/filename``.
+
+    ValueError when the bytes there are no response record."""
+    with (root / filename).open("rb") as warc:
+        warc.seek(offset)
+        member = warc.read(length)
+    records = ArchiveIterator(io.BytesIO(member))
+    record: ArcWarcRecord | None = next(iter(records), None)
+    if record is None or record.rec_type != "response" or record.http_headers is None:
+        raise ValueError(f"no response record at {filename}:{offset}")
+    body = record.content_stream().read()  # the Content-Encoding undone
+    http = record.http_headers
+    return ArchivedPage(
+        url=record.rec_headers.get_header("WARC-Target-URI"),
+        date=record.rec_headers.get_header("WARC-Date"),
+        status_line=f"{http.protocol} {http.statusline}".strip(),
+        headers=list(http.headers),
+        body=body,
+    )
