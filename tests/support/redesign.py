@@ -112,3 +112,50 @@ def _serve(body: bytes, content_type: str = "text/html; charset=iso-8859-1") -> 
         return Response(200, [("Content-Type", content_type)], body, compressible=True)
 
     return handler
+
+
+COPY_URL = "https://www.spacewar.com/reports/Edited_copy_of_a_stored_story_999.html"
+FEED_PATH = "/spacewar.xml"
+
+
+def add_edited_copy(replica: ReplicaHandle, original_url: str) -> None:
+    """An edited copy of the stored article at ``original_url`` (another headline, its first
+    paragraph split in two, curly quotes, its last paragraph cut), on a new SpaceWar page at
+    the top of the site's feed."""
+    catalog = replica.app.catalog
+    base = next(a for a in catalog.articles.values() if a.url == original_url)
+    paragraphs = [p.replace('"', "“") for p in base.story.raw_paragraphs]
+    head, _, tail = paragraphs[0].partition(", ")
+    edited = [f"{head}.", tail.capitalize(), *paragraphs[1:-1]] if tail else paragraphs[:-1]
+    story = dataclasses.replace(
+        base.story, key="stories-copy", title="An edited copy", raw_paragraphs=tuple(edited)
+    )
+    new = dataclasses.replace(
+        base,
+        key="stories-copy",
+        story=story,
+        url=COPY_URL,
+        related_links=(),
+        teasers=(),
+        extra_headlines=(),
+        copy_of=None,
+        tags=frozenset(),
+    )
+    page = render_classic.render_article(new, catalog.chrome["www.spacewar.com"], [])
+    feed_page = catalog.get("www.spacewar.com", FEED_PATH)
+    assert feed_page is not None
+    one = render_feeds.render_classic_feed(
+        title="SpaceWar", home="http://www.spacewar.com/", build_time="", items=[(new, COPY_URL)]
+    )
+    item = one[one.index(b"<item>") : one.index(b"</item>") + len(b"</item>")]
+    feed = feed_page.body.replace(b"</channel>", item + b"\n</channel>")
+
+    def serve(body: bytes, content_type: str) -> Callable:
+        def handler(request: Request) -> Response:
+            return Response(200, [("Content-Type", content_type)], body, compressible=True)
+
+        return handler
+
+    path = COPY_URL.split("spacewar.com", 1)[1]
+    replica.add_route("www.spacewar.com", path, serve(page, "text/html; charset=iso-8859-1"))
+    replica.add_route("www.spacewar.com", FEED_PATH, serve(feed, feed_page.content_type))

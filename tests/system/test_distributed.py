@@ -34,6 +34,7 @@ from crawler.incremental.store import ARTICLE
 from crawler.network.urls import url_key
 from replica.server import ReplicaHandle
 from tests.support.crawl_run import REPO, crawl_command
+from tests.support.redesign import COPY_URL, add_edited_copy
 from tests.support.warc import warc_problems
 
 REPLICA_SCALE = SCALE = 300
@@ -424,3 +425,42 @@ def test_the_scrapy_internals_it_relies_on_are_there() -> None:
     assert "await maybe_deferred_to_future(parser)" in inspect.getsource(
         RobotsTxtMiddleware.robot_parser
     )
+
+
+def test_a_copy_met_by_a_later_worker_joins_the_story_kept_in_redis(
+    replica: ReplicaHandle, redis_url: str, tmp_path: Path
+) -> None:
+    """A worker stores a story; a worker of a later run meets an edited copy of it on a new
+    page: the copy gets the first copy's story_id, from the index in the shared Redis state."""
+    dataset = tmp_path / "articles"
+    crawl = {"SMN_REDIS_CRAWL": "stories-later"}
+    first = Worker(replica, redis_url, dataset, tmp_path / "w1.log", **crawl)
+    assert first.wait() == 0, first.output[-3000:]
+    columns = ["url", "canonical_url", "text", "duplicate_of", "story_id", "near_duplicate_of"]
+    rows = ds.dataset(dataset, partitioning="hive").to_table(columns=columns).to_pylist()
+    catalog = {a.url for a in replica.app.catalog.articles.values()}
+    original = next(
+        r
+        for r in rows
+        if r["duplicate_of"] is None
+        and r["url"] in catalog
+        and "spacewar.com" in r["url"]
+        and len(r["text"].split()) > 80
+    )
+    add_edited_copy(replica, original["url"])
+    try:
+        later = Worker(
+            replica,
+            redis_url,
+            dataset,
+            tmp_path / "w2.log",
+            **crawl,
+            SMN_CRAWL_ID="20261123T130000Z-test01",
+        )
+        assert later.wait() == 0, later.output[-3000:]
+    finally:
+        replica.app.routes.clear()
+    rows = ds.dataset(dataset, partitioning="hive").to_table(columns=columns).to_pylist()
+    (copy,) = [r for r in rows if url_key(r["url"]) == url_key(COPY_URL)]
+    assert copy["story_id"] == original["story_id"]
+    assert copy["near_duplicate_of"] == original["canonical_url"]
