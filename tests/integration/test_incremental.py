@@ -34,13 +34,12 @@ from crawler.network.urls import url_key
 from crawler.spidermiddlewares.incremental import IncrementalSpiderMiddleware
 from crawler.spiders.smn import ARTICLE_PRIORITY, SmnSpider
 from pipelines.parquet_writer import ParquetDatasetPipeline
-from replica import faults, render_classic, render_feeds
-from replica.app import Request as ReplicaRequest
-from replica.app import Response as ReplicaResponse
+from replica import faults
 from replica.app import from_direct
 from replica.model import classic_url
 from replica.server import ReplicaHandle
 from tests.support.crawl_run import CrawlRun, crawl
+from tests.support.redesign import as_before, publish
 
 T0 = 1_800_000_000.0
 
@@ -588,23 +587,7 @@ def add_new_article(replica: ReplicaHandle) -> None:
         copy_of=None,
         tags=frozenset(),
     )
-    page = render_classic.render_article(new, catalog.chrome["www.spacewar.com"], [])
-    feed_page = catalog.get("www.spacewar.com", FEED_PATH)
-    assert feed_page is not None
-    one = render_feeds.render_classic_feed(
-        title="SpaceWar", home="http://www.spacewar.com/", build_time="", items=[(new, NEW_URL)]
-    )
-    item = one[one.index(b"<item>") : one.index(b"</item>") + len(b"</item>")]
-    feed = feed_page.body.replace(b"</channel>", item + b"\n</channel>")
-
-    def serve(body: bytes, content_type: str) -> Any:
-        def handler(request: ReplicaRequest) -> ReplicaResponse:
-            return ReplicaResponse(200, [("Content-Type", content_type)], body, compressible=True)
-
-        return handler
-
-    replica.add_route("www.spacewar.com", new.path, serve(page, "text/html; charset=iso-8859-1"))
-    replica.add_route("www.spacewar.com", FEED_PATH, serve(feed, feed_page.content_type))
+    publish(replica, FEED_PATH, [(new, as_before)])
 
 
 @pytest.fixture(scope="module")

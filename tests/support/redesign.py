@@ -141,21 +141,4 @@ def add_edited_copy(replica: ReplicaHandle, original_url: str) -> None:
         copy_of=None,
         tags=frozenset(),
     )
-    page = render_classic.render_article(new, catalog.chrome["www.spacewar.com"], [])
-    feed_page = catalog.get("www.spacewar.com", FEED_PATH)
-    assert feed_page is not None
-    one = render_feeds.render_classic_feed(
-        title="SpaceWar", home="http://www.spacewar.com/", build_time="", items=[(new, COPY_URL)]
-    )
-    item = one[one.index(b"<item>") : one.index(b"</item>") + len(b"</item>")]
-    feed = feed_page.body.replace(b"</channel>", item + b"\n</channel>")
-
-    def serve(body: bytes, content_type: str) -> Callable:
-        def handler(request: Request) -> Response:
-            return Response(200, [("Content-Type", content_type)], body, compressible=True)
-
-        return handler
-
-    path = COPY_URL.split("spacewar.com", 1)[1]
-    replica.add_route("www.spacewar.com", path, serve(page, "text/html; charset=iso-8859-1"))
-    replica.add_route("www.spacewar.com", FEED_PATH, serve(feed, feed_page.content_type))
+    publish(replica, FEED_PATH, [(new, as_before)])
