@@ -39,7 +39,7 @@ from replica.app import from_direct
 from replica.model import classic_url
 from replica.server import ReplicaHandle
 from tests.support.crawl_run import CrawlRun, crawl
-from tests.support.redesign import as_before, publish
+from tests.support.redesign import as_before, as_new_page, publish
 
 T0 = 1_800_000_000.0
 
@@ -576,17 +576,7 @@ def add_new_article(replica: ReplicaHandle) -> None:
             "its spin and closing the final metres under autonomous control.",
         ),
     )
-    new = dataclasses.replace(
-        base,
-        key="incremental-new",
-        story=story,
-        url=NEW_URL,
-        related_links=(),
-        teasers=(),
-        extra_headlines=(),
-        copy_of=None,
-        tags=frozenset(),
-    )
+    new = as_new_page(base, "incremental-new", story, NEW_URL)
     publish(replica, FEED_PATH, [(new, as_before)])
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from replica import render_classic, render_feeds
 from replica.app import Request, Response
-from replica.model import Article, classic_url
+from replica.model import Article, Story, classic_url
 from replica.server import ReplicaHandle
 
 Redesign = Callable[[Article, bytes], bytes]
@@ -61,6 +61,21 @@ def as_before(article: Article, page: bytes) -> bytes:
     return page
 
 
+def as_new_page(base: Article, key: str, story: Story, url: str) -> Article:
+    """``base`` as another page: its story and URL replaced, nothing linked from or to it."""
+    return dataclasses.replace(
+        base,
+        key=key,
+        story=story,
+        url=url,
+        related_links=(),
+        teasers=(),
+        extra_headlines=(),
+        copy_of=None,
+        tags=frozenset(),
+    )
+
+
 def new_articles(replica: ReplicaHandle, host: str, titles: Sequence[str]) -> list[Article]:
     """New stories of ``host``, one per title, modelled on one of its articles."""
     catalog = replica.app.catalog
@@ -69,19 +84,7 @@ def new_articles(replica: ReplicaHandle, host: str, titles: Sequence[str]) -> li
     for title in titles:
         key = "new-" + re.sub(r"\W+", "-", title.lower())
         story = dataclasses.replace(base.story, key=key, title=title)
-        out.append(
-            dataclasses.replace(
-                base,
-                key=key,
-                story=story,
-                url=classic_url(host, title),
-                related_links=(),
-                teasers=(),
-                extra_headlines=(),
-                copy_of=None,
-                tags=frozenset(),
-            )
-        )
+        out.append(as_new_page(base, key, story, classic_url(host, title)))
     return out
 
 
@@ -130,15 +133,4 @@ def add_edited_copy(replica: ReplicaHandle, original_url: str) -> None:
     story = dataclasses.replace(
         base.story, key="stories-copy", title="An edited copy", raw_paragraphs=tuple(edited)
     )
-    new = dataclasses.replace(
-        base,
-        key="stories-copy",
-        story=story,
-        url=COPY_URL,
-        related_links=(),
-        teasers=(),
-        extra_headlines=(),
-        copy_of=None,
-        tags=frozenset(),
-    )
-    publish(replica, FEED_PATH, [(new, as_before)])
+    publish(replica, FEED_PATH, [(as_new_page(base, "stories-copy", story, COPY_URL), as_before)])
