@@ -122,7 +122,7 @@ class DedupPipeline:
     def open_spider(self) -> None:
         if self.incremental:
             return  # the state opens after the pipelines: the first record chooses
-        self._seed_or_close()
+        self._seed_or_close(at_open=True)
 
     def close_spider(self) -> None:
         self._scratch.close()
@@ -150,7 +150,7 @@ class DedupPipeline:
         logger.warning("Dedup: the incremental state is lost, reading the dataset instead")
         self._seed_or_close()
 
-    def _seed_or_close(self) -> None:
+    def _seed_or_close(self, *, at_open: bool = False) -> None:
         self._seeded = True
         if self.output is None or not self.output.is_dir():
             return
@@ -161,10 +161,19 @@ class DedupPipeline:
             logger.error("Cannot read the dataset at %s to seed dedup: %s", self.output, exc)
             self.stats.set_value("smn/error/dedup_seed", 1)
             self._failed = True
-            if self.crawler.engine is None or self.crawler.engine.spider is None:
+            if at_open:
                 raise CloseSpider("output_error") from exc
-            # A record is in flight: the pipeline closes the spider itself.
-            d = deferred_from_coro(self.crawler.engine.close_spider_async(reason="output_error"))
+            self._close_spider()
+
+    def _close_spider(self) -> None:
+        """Close the spider with ``output_error`` from a record in flight (records that
+        still come are dropped: there is no seed to tell their duplicates)."""
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:
+            return  # no crawl running (the pipeline is driven directly)
+        if engine is not None and engine.spider is not None:
+            d = deferred_from_coro(engine.close_spider_async(reason="output_error"))
             d.addErrback(lambda f: logger.error("Closing the spider failed: %s", f.value))
 
     def seed(self, path: Path) -> None:
