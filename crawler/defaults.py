@@ -53,8 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
         "SMN_OUTPUT",
         "str",
         "output/articles",
-        "dataset directory; also where dedup reads earlier runs from; empty string turns the"
-        " dataset writer off",
+        "dataset directory; also what the incremental state and dedup know earlier runs from;"
+        " empty string turns the dataset writer off",
         "output",
     ),
     Setting(

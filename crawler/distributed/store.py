@@ -18,6 +18,12 @@ Keys (``<p>`` is the prefix, ``<crawl>:state`` by default; see docs/distributed.
 * ``<p>:scopes``: set of the dataset scopes ever ingested (see below);
 * ``<p>:files:<scope>``: hash, relative path of an ingested file -> ``"<size> <mtime_ns>"``;
 * ``<p>:file:<scope>|<path>``: set, the article keys read from that file;
+* ``<p>:copies``: hash, ``content_hash`` -> ``"<files>\t<path>\t<url of the first copy>"``:
+  the story copies (see :class:`~crawler.incremental.store.Stored`), with the number of
+  ingested files holding the story and the path of the one its first copy came from (the
+  first in path order wins; once that file is forgotten, its URL stays while other files
+  hold the story: they name the same first copy, unless two runs both stored an original);
+* ``<p>:filecopies:<scope>|<path>``: set, the ``content_hash`` values read from that file;
 * ``<p>:pages``: hash, key -> ``"<kind>\\t<epoch seconds>"``;
 * ``<p>:aliases``: hash, source key -> target key;
 * ``<p>:pending``: hash, pending link key -> ``"<attempts>\\t<epoch first added>\\t<url>"``
@@ -54,7 +60,7 @@ import redis
 from redis.typing import EncodableT, FieldT
 
 from crawler.dataset.files import DatasetFile
-from crawler.incremental.store import DAY, PendingLink, StateError
+from crawler.incremental.store import DAY, STALE_MTIME, PendingLink, StateError, Stored
 from crawler.incremental.watch import (
     PageReading,
     SiteWatch,
@@ -70,30 +76,77 @@ from crawler.util.batches import chunks
 
 logger = logging.getLogger(__name__)
 
-# Store the keys of one file (replacing what the same path held) and mark it ingested.
-# KEYS: articles, files:<scope>, file:<scope>|<path>; ARGV: path, "size mtime", keys...
-_ADD_ARTICLES = """
-for _, key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  if redis.call('HINCRBY', KEYS[1], key, -1) <= 0 then redis.call('HDEL', KEYS[1], key) end
+# Drop what one ingested file held: its article keys and its story copies, each counted
+# down (KEYS: articles, files:<scope>, file:<scope>|<path>, copies, filecopies:<scope>|<path>).
+_DROP_FILE = """
+local function drop()
+  for _, key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    if redis.call('HINCRBY', KEYS[1], key, -1) <= 0 then redis.call('HDEL', KEYS[1], key) end
+  end
+  redis.call('DEL', KEYS[3])
+  for _, digest in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+    local value = redis.call('HGET', KEYS[4], digest)
+    if value then
+      local tab = string.find(value, '\t', 1, true)
+      local files = tonumber(string.sub(value, 1, tab - 1)) - 1
+      if files <= 0 then
+        redis.call('HDEL', KEYS[4], digest)
+      else
+        redis.call('HSET', KEYS[4], digest, files .. string.sub(value, tab))
+      end
+    end
+  end
+  redis.call('DEL', KEYS[5])
 end
-redis.call('DEL', KEYS[3])
-for i = 3, #ARGV do
+"""
+
+# Store the keys and story copies of one file (replacing what the same path held) and mark
+# it ingested. KEYS as _DROP_FILE's; ARGV: path, "size mtime holds", the number of keys,
+# the keys, then content_hash, first copy pairs.
+_ADD_ARTICLES = (
+    _DROP_FILE
+    + """
+drop()
+local last_key = 3 + tonumber(ARGV[3])
+for i = 4, last_key do
   if redis.call('SADD', KEYS[3], ARGV[i]) == 1 then
     redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
   end
 end
+for i = last_key + 1, #ARGV, 2 do
+  local digest, first = ARGV[i], ARGV[i + 1]
+  if redis.call('SADD', KEYS[5], digest) == 1 then
+    local value = redis.call('HGET', KEYS[4], digest)
+    if value then
+      local tab = string.find(value, '\t', 1, true)
+      local rest = string.sub(value, tab + 1)
+      local tab2 = string.find(rest, '\t', 1, true)
+      local path = string.sub(rest, 1, tab2 - 1)
+      if ARGV[1] < path then rest = ARGV[1] .. '\t' .. first end
+      local files = tonumber(string.sub(value, 1, tab - 1)) + 1
+      redis.call('HSET', KEYS[4], digest, files .. '\t' .. rest)
+    else
+      redis.call('HSET', KEYS[4], digest, '1\t' .. ARGV[1] .. '\t' .. first)
+    end
+  end
+end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return #ARGV - 2
+return last_key - 3
 """
+)
 
 # Drop one ingested file and the keys only it held. KEYS as above; ARGV: path.
-_FORGET_FILE = """
-for _, key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  if redis.call('HINCRBY', KEYS[1], key, -1) <= 0 then redis.call('HDEL', KEYS[1], key) end
-end
-redis.call('DEL', KEYS[3])
+_FORGET_FILE = (
+    _DROP_FILE
+    + """
+drop()
 return redis.call('HDEL', KEYS[2], ARGV[1])
 """
+)
+
+# What an ingest of this crawler stores of a file, the last word of its files:<scope> value
+# (an older crawler's has none: the file is listed as stale and read again).
+_HOLDS = "copies"
 
 
 # The known keys among ARGV[2:] and their kinds, flattened: an article outranks a page seen
@@ -148,13 +201,17 @@ return #ARGV
 """
 
 
+_STORED_BATCH = 1000
+"""Keys (and hashes) asked in one round trip by :meth:`RedisSeenStore.stored`."""
+
+
 def default_scope(dataset: Path) -> str:
     """``<hostname>:<absolute dataset path>``: the files one machine sees in one directory."""
     return f"{socket.gethostname()}:{dataset.resolve()}"
 
 
 def _meta(file: DatasetFile) -> str:
-    return f"{file.size} {file.mtime_ns}"
+    return f"{file.size} {file.mtime_ns} {_HOLDS}"
 
 
 class RedisSeenStore:
@@ -185,6 +242,7 @@ class RedisSeenStore:
         self._aliases = f"{prefix}:aliases"
         self._pending = f"{prefix}:pending"
         self._files = f"{prefix}:files:{scope}"
+        self._copies = f"{prefix}:copies"
         self._watch_sites = f"{prefix}:watch:sites"
         self._unread = f"{prefix}:unread"
         self._lookup = client.register_script(_LOOKUP)
@@ -219,6 +277,16 @@ class RedisSeenStore:
     def _file_key(self, path: str) -> str:
         return f"{self.prefix}:file:{self.scope}|{path}"
 
+    def _file_keys(self, path: str) -> list[str]:
+        """The KEYS of the add and forget scripts for one file."""
+        return [
+            self._articles,
+            self._files,
+            self._file_key(path),
+            self._copies,
+            f"{self.prefix}:filecopies:{self.scope}|{path}",
+        ]
+
     # -- reads ---------------------------------------------------------------------------
 
     def lookup(self, keys: Collection[str], now: float) -> dict[str, str]:
@@ -232,11 +300,30 @@ class RedisSeenStore:
             found.update(zip(map(_str, flat[::2]), map(_str, flat[1::2]), strict=True))
         return found
 
+    def stored(self, keys: Collection[str], hashes: Collection[str]) -> Stored:
+        found: set[str] = set()
+        firsts: dict[str, str] = {}
+        listed_keys, listed_hashes = list(keys), list(hashes)
+        for start in range(0, max(len(listed_keys), len(listed_hashes)), _STORED_BATCH):
+            some_keys = listed_keys[start : start + _STORED_BATCH]
+            some_hashes = listed_hashes[start : start + _STORED_BATCH]
+            # One round trip for both.
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hmget(self._articles, some_keys or [""])
+            pipe.hmget(self._copies, some_hashes or [""])
+            counts, copies = pipe.execute()
+            found.update(k for k, n in zip(some_keys, counts, strict=False) if n is not None)
+            for digest, value in zip(some_hashes, copies, strict=False):
+                if value is not None:
+                    firsts[digest] = _str(value).split("\t", 2)[2]
+        return Stored(found, firsts)
+
     def ingested_files(self) -> set[DatasetFile]:
         out: set[DatasetFile] = set()
         for path, meta in self.client.hgetall(self._files).items():
-            size, _, mtime = _str(meta).partition(" ")
-            out.add(DatasetFile(_str(path), int(size), int(mtime or 0)))
+            size, mtime, *holds = _str(meta).split(" ")
+            stale = holds != [_HOLDS]
+            out.add(DatasetFile(_str(path), int(size), STALE_MTIME if stale else int(mtime)))
         return out
 
     # -- writes --------------------------------------------------------------------------
@@ -251,10 +338,14 @@ class RedisSeenStore:
         if mapping:
             self.client.hset(self._aliases, mapping=mapping)
 
-    def add_articles(self, keys: Iterable[str], source: DatasetFile) -> None:
+    def add_articles(
+        self, keys: Iterable[str], source: DatasetFile, copies: Mapping[str, str] | None = None
+    ) -> None:
+        listed = set(keys)
+        pairs = [part for pair in (copies or {}).items() for part in pair]
         self._add(
-            keys=[self._articles, self._files, self._file_key(source.path)],
-            args=[source.path, _meta(source), *set(keys)],
+            keys=self._file_keys(source.path),
+            args=[source.path, _meta(source), len(listed), *listed, *pairs],
         )
 
     def forget_files(self, paths: Iterable[str]) -> None:
@@ -266,7 +357,7 @@ class RedisSeenStore:
             if meta is not None and self._still_there(path, _str(meta)):
                 logger.debug("Not forgetting %s: still published (listed before it was)", path)
                 continue
-            self._forget(keys=[self._articles, self._files, self._file_key(path)], args=[path])
+            self._forget(keys=self._file_keys(path), args=[path])
 
     def _still_there(self, path: str, meta: str) -> bool:
         if self.dataset is None:
@@ -275,7 +366,7 @@ class RedisSeenStore:
             stat = os.stat(self.dataset / path)
         except OSError:
             return False
-        return meta == f"{stat.st_size} {stat.st_mtime_ns}"
+        return meta.split(" ")[:2] == [str(stat.st_size), str(stat.st_mtime_ns)]
 
     def prune(self, now: float) -> int:
         """Drop page observations older than the re-check interval, then aliases whose
@@ -399,9 +490,11 @@ def state_counts(client: redis.Redis, prefix: str) -> dict[str, Any]:
     pipe.hlen(f"{prefix}:aliases")
     pipe.hlen(f"{prefix}:pending")
     pipe.smembers(f"{prefix}:scopes")
-    articles, pages, aliases, pending, scopes = pipe.execute()
+    pipe.hlen(f"{prefix}:copies")
+    articles, pages, aliases, pending, scopes, stories = pipe.execute()
     return {
         "articles": articles,
+        "stories": stories,
         "pages": pages,
         "aliases": aliases,
         "pending": pending,

@@ -116,6 +116,7 @@ from crawler.incremental.store import (
     SqliteSeenStore,
     StateDamaged,
     StateError,
+    Stored,
 )
 from crawler.incremental.sync import SyncReport, sync
 from crawler.incremental.watch import PageReading, SiteWatch, UnreadPage
@@ -230,8 +231,13 @@ class GuardedStore:
     def ingested_files(self) -> set[DatasetFile]:
         return self.guard(self.inner.ingested_files, set())
 
-    def add_articles(self, keys: Iterable[str], source: DatasetFile) -> None:
-        self.guard(lambda: self.inner.add_articles(keys, source), None)
+    def add_articles(
+        self, keys: Iterable[str], source: DatasetFile, copies: Mapping[str, str] | None = None
+    ) -> None:
+        self.guard(lambda: self.inner.add_articles(keys, source, copies), None)
+
+    def stored(self, keys: Collection[str], hashes: Collection[str]) -> Stored:
+        return self.guard(lambda: self.inner.stored(keys, hashes), Stored(set(), {}))
 
     def forget_files(self, paths: Iterable[str]) -> None:
         self.guard(lambda: self.inner.forget_files(paths), None)
@@ -530,6 +536,15 @@ class IncrementalRun:
             else:
                 self.skipped(request, kind, key)
         return kept
+
+    def stored(self, keys: Collection[str], hashes: Collection[str]) -> Stored | None:
+        """What the published dataset holds of these article keys and story hashes (as of
+        the files the state ingested), or None when the state cannot say: not open, or lost
+        (damaged) by this call or an earlier one; then the caller must read the dataset."""
+        store = self._store
+        if store is None or store.lost:
+            return None
+        return store.guard(lambda: store.inner.stored(keys, hashes), None)
 
     def known_kind(self, url: str) -> str | None:
         key = _key(url)

@@ -12,6 +12,10 @@ Three kinds of knowledge, with different levels of trust:
   (``other``: about and privacy pages, error pages) or a dead link (``dead``: 404/410). An
   observation is trusted for ``recheck_days`` after it was made, then the page is fetched
   again.
+* **Story copies** come with the articles, from the same files: for each ``content_hash`` a
+  file holds, the URL of the story's first copy as the file records it (a copy's
+  ``duplicate_of``, else the row's own URL). The dedup pipeline asks the state
+  (:meth:`SeenStore.stored`) instead of reading the whole dataset every run.
 * **Aliases** say that one URL leads to another: a redirect, or a page whose canonical URL
   is another. An alias knows nothing by itself; a key is known through it only while its
   target is, so it never outlives what it points to.
@@ -81,6 +85,22 @@ logger = logging.getLogger(__name__)
 ARTICLE = "article"
 """The kind :meth:`SeenStore.lookup` reports for a key of a stored article."""
 
+STALE_MTIME = -1
+"""The ``mtime_ns`` :meth:`SeenStore.ingested_files` gives a file ingested by an older crawler,
+which did not keep its story copies: it reads as changed, so the next sync reads it again
+(once; its keys replaced in one step, never absent meanwhile)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the published dataset holds of some records (:meth:`SeenStore.stored`)."""
+
+    keys: set[str]
+    """The asked keys of stored articles (a row's ``url`` or ``canonical_url``)."""
+    first_copies: dict[str, str]
+    """Asked ``content_hash`` -> the URL of the story's first stored copy."""
+
+
 DAY = 86_400.0
 
 
@@ -128,9 +148,21 @@ class SeenStore(WatchStore, Protocol):
         """The dataset files whose keys the store holds."""
         ...
 
-    def add_articles(self, keys: Iterable[str], source: DatasetFile) -> None:
-        """Store the article keys read from ``source`` and mark it ingested, atomically:
-        after a crash either both are stored or neither."""
+    def add_articles(
+        self, keys: Iterable[str], source: DatasetFile, copies: Mapping[str, str] | None = None
+    ) -> None:
+        """Store the article keys read from ``source``, its story copies (``content_hash`` ->
+        the URL of the story's first copy, as the file's first row of it says) and mark it
+        ingested, atomically: after a crash either all are stored or nothing. Replaces what
+        the store held for the same path."""
+        ...
+
+    def stored(self, keys: Collection[str], hashes: Collection[str]) -> Stored:
+        """Of ``keys``, those of stored articles (aliases and page observations do not
+        count); of ``hashes``, the first copy of each story the dataset holds: when files
+        disagree, the one of the file first in path order (as a read of the sorted dataset
+        would find it). One query or round trip per batch: the dedup pipeline asks it for
+        every record."""
         ...
 
     def forget_files(self, paths: Iterable[str]) -> None:
@@ -213,9 +245,24 @@ CREATE TABLE IF NOT EXISTS unread (
     key TEXT PRIMARY KEY,
     page TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS copies (
+    hash TEXT NOT NULL,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    first TEXT NOT NULL,
+    PRIMARY KEY (hash, file_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS copies_file ON copies(file_id);
+CREATE TABLE IF NOT EXISTS ingests (
+    file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+    holds TEXT NOT NULL
+);
 """
 # The watch's tables (crawler/incremental/watch.py) were added without a version change: a
-# state of an older crawler gains them empty, and an older crawler ignores them.
+# state of an older crawler gains them empty, and an older crawler ignores them. So were
+# copies and ingests: a file without an ingests row (ingested by an older crawler, whose
+# deletes cascade to both) is listed as stale (STALE_MTIME) and read again by the next sync.
+_INGEST_HOLDS = "keys copies"
+"""What an ingest of this crawler stores of a file (its ``ingests`` row)."""
 
 
 def _marks(n: int) -> str:
@@ -582,8 +629,30 @@ class SqliteSeenStore:
         return found
 
     @_guarded
+    def stored(self, keys: Collection[str], hashes: Collection[str]) -> Stored:
+        found: set[str] = set()
+        for chunk in chunks(keys):
+            rows = self._db.execute(
+                f"SELECT DISTINCT key FROM articles WHERE key IN ({_marks(len(chunk))})", chunk
+            )
+            found.update(key for (key,) in rows)
+        firsts: dict[str, str] = {}
+        for chunk in chunks(hashes):
+            rows = self._db.execute(
+                "SELECT c.hash, c.first FROM copies c JOIN files f ON f.id = c.file_id"
+                f" WHERE c.hash IN ({_marks(len(chunk))}) ORDER BY f.path DESC",
+                chunk,
+            )
+            firsts.update(rows)  # the last one wins: the file first in path order
+        return Stored(found, firsts)
+
+    @_guarded
     def ingested_files(self) -> set[DatasetFile]:
-        rows = self._db.execute("SELECT path, size, mtime_ns FROM files")
+        rows = self._db.execute(
+            "SELECT f.path, f.size, CASE WHEN i.holds = ? THEN f.mtime_ns ELSE ? END"
+            " FROM files f LEFT JOIN ingests i ON i.file_id = f.id",
+            (_INGEST_HOLDS, STALE_MTIME),
+        )
         return {DatasetFile(path, size, mtime) for path, size, mtime in rows}
 
     # -- writes --------------------------------------------------------------------------
@@ -609,7 +678,9 @@ class SqliteSeenStore:
             db.executemany("INSERT OR REPLACE INTO aliases (source, target) VALUES (?, ?)", rows)
 
     @_guarded
-    def add_articles(self, keys: Iterable[str], source: DatasetFile) -> None:
+    def add_articles(
+        self, keys: Iterable[str], source: DatasetFile, copies: Mapping[str, str] | None = None
+    ) -> None:
         with self._write() as db:
             # A file rewritten in place (same path, new size or mtime) replaces its keys.
             db.execute("DELETE FROM files WHERE path = ?", (source.path,))
@@ -621,6 +692,13 @@ class SqliteSeenStore:
             db.executemany(
                 "INSERT OR IGNORE INTO articles (key, file_id) VALUES (?, ?)",
                 ((key, file_id) for key in set(keys)),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO copies (hash, file_id, first) VALUES (?, ?, ?)",
+                ((digest, file_id, first) for digest, first in (copies or {}).items()),
+            )
+            db.execute(
+                "INSERT INTO ingests (file_id, holds) VALUES (?, ?)", (file_id, _INGEST_HOLDS)
             )
 
     @_guarded

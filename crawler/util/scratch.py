@@ -166,6 +166,10 @@ class KeyMap:
         row = self._db.execute(self._select, (key,)).fetchone()
         return str(row[0])
 
+    def get(self, key: bytes) -> str | None:
+        row = self._db.execute(self._select, (key,)).fetchone()
+        return None if row is None else str(row[0])
+
     def update_missing(self, items: Iterable[tuple[bytes, str]]) -> None:
         """``setdefault`` of many items, in one transaction."""
         executemany(self._db, self._insert, items)

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from crawler.incremental.store import PendingLink, SeenStore, SqliteSeenStore
+from crawler.dataset.files import DatasetFile
+from crawler.incremental.store import (
+    STALE_MTIME,
+    PendingLink,
+    SeenStore,
+    SqliteSeenStore,
+    Stored,
+)
 
 T0 = 1_800_000_000.0
 
@@ -92,3 +99,68 @@ def test_a_store_keeps_the_layout_watch_window_bounded_per_site(
         assert again.unread() == []
     finally:
         again.close()
+
+
+def test_a_store_answers_for_stored_articles_and_story_copies(
+    open_store: Callable[[], SeenStore],
+) -> None:
+    """What dedup asks (``stored``): the article keys of ingested files, and for each story
+    hash the first copy of the file first in path order, whatever the order of ingest."""
+    later = DatasetFile("year=2026/month=11/part-b-00000.parquet", 10, 1)
+    earlier = DatasetFile("year=2026/month=11/part-a-00000.parquet", 20, 2)
+    store = open_store()
+    try:
+        store.add_articles(["k1", "shared"], later, {"h1": "https://b/1", "h2": "https://b/2"})
+        store.add_articles(["k2", "shared"], earlier, {"h1": "https://a/1"})
+        # Page observations and aliases are no stored articles.
+        store.add_pages(["https://a/about"], "other", T0)
+        store.add_aliases({"https://a/alias": "k1"})
+    finally:
+        store.close()
+    again = open_store()
+    try:
+        asked = ["k1", "k2", "shared", "k3", "https://a/about", "https://a/alias"]
+        assert again.stored(asked, ["h1", "h2", "h3"]) == Stored(
+            {"k1", "k2", "shared"}, {"h1": "https://a/1", "h2": "https://b/2"}
+        )
+        assert again.stored([], []) == Stored(set(), {})
+        again.forget_files([later.path])
+        assert again.stored(["k1", "shared"], ["h1", "h2"]) == Stored(
+            {"shared"}, {"h1": "https://a/1"}
+        )
+        # A file read again (changed) replaces what it held.
+        changed = DatasetFile(earlier.path, 21, 3)
+        again.add_articles(["k4"], changed, {})
+        assert again.stored(["k2", "shared", "k4"], ["h1"]) == Stored({"k4"}, {})
+        assert again.ingested_files() == {changed}
+        # Many at once: batched the store's way, nothing lost between batches.
+        many = DatasetFile("year=2026/month=12/part-c-00000.parquet", 30, 4)
+        keys = [f"https://c/{i}" for i in range(2500)]
+        again.add_articles(keys, many, {f"c{i}": f"https://c/{i}" for i in range(2500)})
+        stored = again.stored([*keys, "nope"], [f"c{i}" for i in range(0, 2500, 2)])
+        assert stored.keys == set(keys)
+        assert stored.first_copies == {f"c{i}": f"https://c/{i}" for i in range(0, 2500, 2)}
+    finally:
+        again.close()
+
+
+def test_a_file_an_older_crawler_ingested_is_listed_as_stale(
+    open_store: Callable[[], SeenStore],
+) -> None:
+    """An older crawler kept no story copies: its files read as changed (STALE_MTIME), so
+    the next sync reads them again; their keys stay known until then."""
+    file = DatasetFile("year=2026/month=11/part-a-00000.parquet", 10, 1)
+    store = open_store()
+    try:
+        store.add_articles(["k1"], file, {"h1": "https://a/1"})
+        if isinstance(store, SqliteSeenStore):
+            store._db.execute("DELETE FROM ingests")  # as an older crawler's ingest leaves it
+        else:
+            store.client.hset(store._files, file.path, "10 1")  # type: ignore[attr-defined]
+        assert store.ingested_files() == {DatasetFile(file.path, 10, STALE_MTIME)}
+        assert store.stored(["k1"], []).keys == {"k1"}
+        store.add_articles(["k1"], file, {"h1": "https://a/1"})
+        assert store.ingested_files() == {file}
+        assert store.stored(["k1"], ["h1"]) == Stored({"k1"}, {"h1": "https://a/1"})
+    finally:
+        store.close()

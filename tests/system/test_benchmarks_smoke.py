@@ -43,6 +43,7 @@ def has_table(output: str, *headers: str) -> bool:
         "parquet_write.py",
         "profile_crawl.py",
         "stories.py",
+        "noop_run.py",
     ],
 )
 def test_help(script: str) -> None:

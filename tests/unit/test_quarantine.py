@@ -206,8 +206,10 @@ def test_a_damaged_key_column_is_found_by_the_seed(tmp_path: Path) -> None:
 
 
 def second_run(output: Path, items: list[Any]) -> tuple[list[Any], Any]:
-    """Dedup + dataset writer over ``items``; the items written and the crawler."""
-    crawler = make_crawler(output, crawl_id="run2")
+    """Dedup + dataset writer over ``items``, dedup seeded from the files (incremental runs
+    off; with them on, the state's sync meets the files first); the items written and the
+    crawler."""
+    crawler = make_crawler(output, crawl_id="run2", SMN_INCREMENTAL=False)
     dedup = DedupPipeline.from_crawler(crawler)
     writer = ParquetDatasetPipeline.from_crawler(crawler)
     dedup.open_spider()
@@ -264,7 +266,7 @@ def test_a_dataset_that_cannot_be_listed_still_stops_the_crawl(
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    crawler = make_crawler(output, crawl_id="run2")
+    crawler = make_crawler(output, crawl_id="run2", SMN_INCREMENTAL=False)
     dedup = DedupPipeline.from_crawler(crawler)
     with pytest.raises(CloseSpider) as stopped:
         dedup.open_spider()
@@ -359,7 +361,7 @@ def test_a_file_that_cannot_be_moved_stops_the_seed(
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(keys_module, "quarantine", cannot)
-    crawler = make_crawler(output, crawl_id="run2")
+    crawler = make_crawler(output, crawl_id="run2", SMN_INCREMENTAL=False)
     with pytest.raises(CloseSpider) as stopped:
         DedupPipeline.from_crawler(crawler).open_spider()
     assert stopped.value.reason == "output_error"
