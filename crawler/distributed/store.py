@@ -24,6 +24,8 @@ Keys (``<p>`` is the prefix, ``<crawl>:state`` by default; see docs/distributed.
   first in path order wins; once that file is forgotten, its URL stays while other files
   hold the story: they name the same first copy, unless two runs both stored an original);
 * ``<p>:filecopies:<scope>|<path>``: set, the ``content_hash`` values read from that file;
+* ``<p>:meta``: hash, ``key_rules`` -> the URL key rules its keys were made under
+  (:data:`crawler.network.urls.KEY_RULES`; other rules: see ``_settle_key_rules``);
 * ``<p>:pages``: hash, key -> ``"<kind>\\t<epoch seconds>"``;
 * ``<p>:aliases``: hash, source key -> target key;
 * ``<p>:pending``: hash, pending link key -> ``"<attempts>\\t<epoch first added>\\t<url>"``
@@ -72,6 +74,7 @@ from crawler.incremental.watch import (
     merge_unread,
     newest,
 )
+from crawler.network.urls import KEY_RULES, url_key
 from crawler.util.batches import chunks
 
 logger = logging.getLogger(__name__)
@@ -251,9 +254,49 @@ class RedisSeenStore:
         self._add_pending = client.register_script(_ADD_PENDING)
         self._count_attempts = client.register_script(_COUNT_ATTEMPTS)
         try:
-            self.created = bool(client.sadd(f"{prefix}:scopes", scope))
+            rekeyed = self._settle_key_rules()
+            self.created = bool(client.sadd(f"{prefix}:scopes", scope)) or rekeyed
         except redis.RedisError as exc:
             raise StateError(f"cannot open the Redis state {prefix}: {exc}") from exc
+
+    def _settle_key_rules(self) -> bool:
+        """A state whose keys were made under other URL key rules (:data:`KEY_RULES`) drops
+        what it read from the dataset (every scope's files, article keys and story copies:
+        each worker's next sync reads its files again, under the new rules) and keys its
+        pending links again from their URLs, as the SQLite store does. Whether it had to."""
+        meta = f"{self.prefix}:meta"
+        if _str(self.client.hget(meta, "key_rules") or "") == KEY_RULES:
+            return False
+        # One worker migrates; one that finds another at it waits for the mark.
+        guard = f"{meta}:rekeying"
+        if not self.client.set(guard, "1", nx=True, ex=600):
+            return False
+        try:
+            dropped = [self._articles, self._copies, f"{self.prefix}:scopes"]
+            for pattern in ("files:*", "file:*", "filecopies:*"):
+                dropped += [
+                    _str(k) for k in self.client.scan_iter(f"{self.prefix}:{pattern}", 1000)
+                ]
+            for chunk in chunks(dropped):
+                self.client.delete(*chunk)
+            rekeyed: dict[str, str] = {}
+            for key, value in self.client.hscan_iter(self._pending, count=1000):
+                attempts, when, url = _str(value).split("\t", 2)
+                try:
+                    new = url_key(url)
+                except ValueError:
+                    new = _str(key)
+                rekeyed.setdefault(new, f"{attempts}\t{when}\t{url}")
+            self.client.delete(self._pending)
+            for batch in chunks(rekeyed.items()):
+                self.client.hset(self._pending, mapping=dict(batch))
+            self.client.hset(meta, "key_rules", KEY_RULES)
+        finally:
+            self.client.delete(guard)
+        logger.info(
+            "Redis state %s: keys made again under URL key rules %s", self.prefix, KEY_RULES
+        )
+        return True
 
     @classmethod
     def from_url(

@@ -164,3 +164,34 @@ def test_a_file_an_older_crawler_ingested_is_listed_as_stale(
         assert store.stored(["k1"], ["h1"]) == Stored({"k1"}, {"h1": "https://a/1"})
     finally:
         store.close()
+
+
+def test_a_redis_state_of_older_key_rules_is_keyed_again(redis_url: str, tmp_path: Path) -> None:
+    """As the SQLite store does: what was read from the dataset is dropped (read again by the
+    next sync, under the new rules) and the pending links keyed again from their URLs."""
+    import redis as redis_client
+
+    from crawler.dataset.files import DatasetFile
+    from crawler.distributed.store import RedisSeenStore
+    from crawler.network.urls import url_key
+
+    url = "https://www.spacewar.com/reports/caf%C3%A9_999.html"
+    store = RedisSeenStore.from_url(redis_url, "rk:state", recheck_days=7, scope="here")
+    try:
+        store.add_articles(
+            ["old-key-of-an-article"], DatasetFile("year=2026/month=1/a.parquet", 1, 1)
+        )
+        store.add_pending({"old-key-of-a-link": url}, T0)
+    finally:
+        store.close()
+    client = redis_client.Redis.from_url(redis_url, decode_responses=True)
+    client.hdel("rk:state:meta", "key_rules")  # a state of the older rules
+    again = RedisSeenStore.from_url(redis_url, "rk:state", recheck_days=7, scope="here")
+    try:
+        assert again.created
+        assert again.ingested_files() == set()
+        assert again.lookup(["old-key-of-an-article"], T0) == {}
+        assert [(p.key, p.url, p.added_at) for p in again.pending()] == [(url_key(url), url, T0)]
+    finally:
+        again.close()
+        client.close()
