@@ -17,17 +17,14 @@ full...: the current generation is untouched, the partial one deleted).
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import pyarrow.parquet as pq
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.dataset.compaction import Compaction, Compactor, compact, pause_at
-from crawler.dataset.files import published_files
+from crawler.dataset.compaction import Compaction, Compactor, compact, count_rows, pause_at
 from crawler.dataset.generations import (
     GenerationBuild,
     GenerationChanged,
@@ -163,13 +160,6 @@ def _output_error(reason: str) -> tuple[list[str], ExitCode]:
     return [f"FAILED (code {int(code)}): {reason}; the dataset is unchanged"], code
 
 
-def _rows(directory: Path) -> tuple[int, int]:
-    """Files and rows of a generation, from the footers."""
-    files = published_files(directory)
-    rows = sum(pq.read_metadata(directory / f.path).num_rows for f in files)
-    return len(files), rows
-
-
 def _summary(stable: Path, result: Compaction, keep_hours: float) -> tuple[list[str], ExitCode]:
     lines = [f"Compaction of {stable}"]
     switched = result.switched
@@ -179,7 +169,7 @@ def _summary(stable: Path, result: Compaction, keep_hours: float) -> tuple[list[
             f"({result.seconds:.1f} s)"
         )
     else:
-        files_after, rows = _rows(current(stable))
+        files_after, rows = count_rows(current(stable))
         upgraded = f", {result.upgraded} of an older schema upgraded" if result.upgraded else ""
         lines.append(
             f"  files: {result.files_before} before, {files_after} after ({result.merged} merged "

@@ -25,7 +25,7 @@ up with what a crawl published meanwhile and the link switches.
 A partition left with one small file of the current schema is done: compacting again
 changes nothing.
 
-Test hook: the environment variable ``SMN_COMPACT_PAUSE=<step>:<path>`` makes the
+Test hook: the environment variable ``SMNTEST_COMPACT_PAUSE=<step>:<path>`` makes the
 compaction create ``<path>.reached`` at ``<step>`` (``first-file``: one merged file
 published in the new generation; ``built``: all built, before the lock; ``switched``: after
 the switch, before old generations are removed) and wait until ``<path>`` exists: a kill
@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from crawler.dataset.files import DatasetFile, PartFile
+from crawler.dataset.files import DatasetFile, PartFile, published_files
 from crawler.dataset.generations import GenerationBuild, Switched
 from crawler.dataset.quarantine import (
     DamagedFile,
@@ -58,7 +59,7 @@ from crawler.dataset.schema import article_schema, conform, is_current
 
 logger = logging.getLogger(__name__)
 
-PAUSE_ENV = "SMN_COMPACT_PAUSE"
+PAUSE_ENV = "SMNTEST_COMPACT_PAUSE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +273,13 @@ class Compactor:
             self.result.upgraded -= sum(1 for i in merged if not i.current)
             self.result.rows -= sum(i.rows for i in merged)
             self._merge(partition, [i for i in merged if i.file not in gone])
+
+
+def count_rows(directory: Path) -> tuple[int, int]:
+    """Files and rows of a generation (or any dataset directory), from the footers."""
+    files = published_files(directory)
+    rows = sum(pq.read_metadata(directory / f.path).num_rows for f in files)
+    return len(files), rows
 
 
 def compact(
