@@ -84,4 +84,6 @@ def test_profile_crawl() -> None:
 
 def test_compaction() -> None:
     out = run("compaction.py", "--files", "24", "--repeat", "1")
-    assert has_table(out, "dataset", "files", "GROUP BY site (s)") and "after `scrapy compact`" in out
+    assert (
+        has_table(out, "dataset", "files", "GROUP BY site (s)") and "after `scrapy compact`" in out
+    )
