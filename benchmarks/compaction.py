@@ -116,13 +116,10 @@ def main() -> None:
         f"{written:.0f} s; {platform.machine()}, {cores} cores; DuckDB {duckdb.__version__}"
     )
     print()
-    print("| dataset                      | files  | GROUP BY site (s) | ratio |")
-    print("|------------------------------|-------:|------------------:|------:|")
-    print(f"| cron files (baseline)        | {args.files:6d} | {before:17.3f} | 1.00  |")
-    print(
-        f"| after `scrapy compact`       | {files_after:6d} | {after:17.3f} | "
-        f"{after / before:.3f} |"
-    )
+    print(f"{'dataset':<24} {'files':>6} {'GROUP BY site (s)':>18} {'ratio':>6}")
+    print("-" * 57)
+    print(f"{'cron files (baseline)':<24} {args.files:6d} {before:18.3f} {1:6.2f}")
+    print(f"{'after `scrapy compact`':<24} {files_after:6d} {after:18.3f} {after / before:6.3f}")
     print()
     print(f"compaction: {compacting:.1f} s ({lines[1].strip()})")
 

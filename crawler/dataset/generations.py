@@ -218,9 +218,9 @@ def migrate(dataset: Path) -> Path:
         _point(stable, generation)
         return target
     if not stable.is_dir() or stable.is_symlink():
-        raise GenerationError(
-            errno.ENOTDIR, f"{stable} is neither a dataset directory nor its generation link"
-        )
+        # a file, or a link of the user's to something else: not ours to move; the writer
+        # says it cannot write there
+        return stable
     logger.info("Migrating the dataset %s to generations (%s)", stable, target)
     switch = _switch_path(stable)
     with contextlib.suppress(FileNotFoundError):
