@@ -325,6 +325,15 @@ SETTINGS: tuple[Setting, ...] = (
         " workers of one distributed run that write the same dataset on purpose",
         "run",
     ),
+    Setting(
+        "SMN_KEEP_GENERATIONS_HOURS",
+        "float",
+        24.0,
+        "hours an old generation of the dataset (before a `scrapy compact` or re-extraction"
+        " switched to the next) is kept for readers that opened it; then a later crawl,"
+        " verify or compaction deletes it",
+        "output",
+    ),
     # -- incremental runs -------------------------------------------------------------------
     Setting(
         "SMN_INCREMENTAL",

@@ -35,6 +35,7 @@ from crawler.dataset.clock import clock_behind
 from crawler.dataset.pandas_probe import answer_pandas_probe
 from crawler.dataset.paths import dataset_dir
 from crawler.dataset.schema import SchemaError, check_row, to_row
+from crawler.dataset.schema_check import OUTDATED_SCHEMA_STAT, outdated_files
 from crawler.dataset.writer import DatasetWriter, OutputError
 from crawler.defaults import get_bool, get_float
 from crawler.downloadermiddlewares.warc import archive_of
@@ -125,6 +126,23 @@ class ParquetDatasetPipeline:
             self.writer.open(clean_stale_tmp=self.clean_stale_tmp)
         except OutputError as exc:
             raise CloseSpider("output_error") from exc
+        self._count_outdated_files()
+
+    def _count_outdated_files(self) -> None:
+        """Files of an older schema: the summary says to run ``scrapy compact``."""
+        try:
+            outdated = outdated_files(self.output)
+        except OSError as exc:
+            logger.warning("Cannot check the schema of the files in %s: %s", self.output, exc)
+            return
+        if outdated:
+            self.stats.set_value(OUTDATED_SCHEMA_STAT, len(outdated))
+            logger.warning(
+                "%d files of %s are of an older schema (first: %s): `scrapy compact` rewrites them",
+                len(outdated),
+                self.output,
+                outdated[0],
+            )
 
     def close_spider(self) -> None:
         if self._timer is not None and self._timer.running:

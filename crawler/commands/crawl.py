@@ -5,7 +5,8 @@ Scrapy's own ``crawl`` exits 0 whatever happened during the crawl. This one (the
 options, ``-a``, ``-s``, ``-o/-O``, are the built-in's):
 
 1. takes the dataset lock (:mod:`crawler.dataset.lock`) before anything runs; a second run
-   on the same dataset exits at once with code 3;
+   on the same dataset exits at once with code 3; then migrates a plain dataset directory
+   to generations and deletes expired ones (:mod:`crawler.dataset.generations`);
 2. runs the crawl as Scrapy does;
 3. judges the run from its final stats (:func:`crawler.outcome.judge.judge`), rewrites the
    run report with them (:mod:`crawler.extensions.run_report`), prints a short summary on stderr
@@ -33,9 +34,10 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from crawler.crawl_id import crawl_id_of, new_crawl_id
+from crawler.dataset.generations import prepare
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
 from crawler.dataset.paths import dataset_dir, reports_dir
-from crawler.defaults import get_bool
+from crawler.defaults import get_bool, get_float
 from crawler.extensions.run_report import RunReport
 from crawler.outcome.judge import ExitCode, Outcome, OutcomeRules, judge
 from crawler.outcome.report import build_report, summary_lines, write_report
@@ -92,6 +94,19 @@ class Command(ScrapyCrawlCommand):
                     Outcome(
                         ExitCode.OUTPUT_ERROR,
                         f"cannot create the dataset lock {lock_path(dataset)}: {exc}",
+                    ),
+                )
+                return
+            try:
+                # under the lock, before any component resolves the generation
+                prepare(dataset, get_float(crawler.settings, "SMN_KEEP_GENERATIONS_HOURS"))
+            except OSError as exc:
+                lock.release()
+                self._not_run(
+                    crawler,
+                    Outcome(
+                        ExitCode.OUTPUT_ERROR,
+                        f"cannot prepare the dataset {dataset} (generations): {exc}",
                     ),
                 )
                 return

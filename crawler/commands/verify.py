@@ -11,6 +11,9 @@ prints a line per file moved, and a last line: ``OK: N files verified ...`` (exi
 ``FAILED (code 4): M of N files were damaged and quarantined to <dir>`` (exit 4; also when
 a file could not be read at all or moved).
 
+A plain dataset directory is migrated to generations first
+(:mod:`crawler.dataset.generations`), and the current generation is verified.
+
 It takes the dataset lock (:mod:`crawler.dataset.lock`) as ``scrapy crawl`` does, so it
 never runs during a crawl: a dataset locked by a running crawl exits 3 at once, having read
 nothing.
@@ -26,9 +29,11 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.dataset.files import published_files
+from crawler.dataset.generations import current, prepare, stable_path
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
 from crawler.dataset.paths import dataset_dir
 from crawler.dataset.quarantine import quarantine, quarantine_dir, verify_file
+from crawler.defaults import get_float
 from crawler.outcome.judge import ExitCode
 
 if TYPE_CHECKING:
@@ -76,7 +81,13 @@ class Command(ScrapyCommand):
             )
             return
         try:
-            lines, code = verify_dataset(dataset, out=sys.stdout)
+            try:
+                prepare(dataset, get_float(self.settings, "SMN_KEEP_GENERATIONS_HOURS"))
+            except OSError as exc:
+                lines = [f"FAILED (code 4): cannot migrate the dataset {dataset}: {exc}"]
+                code = ExitCode.OUTPUT_ERROR
+            else:
+                lines, code = verify_dataset(dataset, out=sys.stdout)
         finally:
             lock.release()
         self._finish(lines, code)
@@ -96,6 +107,8 @@ def verify_dataset(dataset: Path, out: Any = None) -> tuple[list[str], ExitCode]
             print(line, file=out, flush=True)
 
     target = quarantine_dir(dataset)
+    shown = stable_path(dataset)
+    dataset = current(dataset)  # once: the generation this run verifies
     try:
         files = sorted(published_files(dataset))
     except OSError as exc:
@@ -127,7 +140,7 @@ def verify_dataset(dataset: Path, out: Any = None) -> tuple[list[str], ExitCode]
         moved += 1
         say(f"  quarantined: {file.path} ({reason}); moved to {moved_to}")
     if not damaged and not unreadable:
-        return [f"OK: {verified} files verified in {dataset.resolve()}"], ExitCode.OK
+        return [f"OK: {verified} files verified in {shown}"], ExitCode.OK
     parts = []
     if damaged == moved and damaged:
         parts.append(f"{damaged} of {verified} files were damaged and quarantined to {target}")

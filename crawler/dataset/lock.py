@@ -21,6 +21,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from crawler.dataset.generations import stable_path
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no flock
@@ -41,8 +43,9 @@ class DatasetLocked(Exception):
 
 
 def lock_path(dataset: Path) -> Path:
-    """``<parent>/.<name>.lock`` of the dataset directory."""
-    resolved = dataset.resolve()
+    """``<parent>/.<name>.lock`` of the dataset's stable path (its generation link, never
+    the generation it names: :func:`crawler.dataset.generations.stable_path`)."""
+    resolved = stable_path(dataset)
     return resolved.parent / f".{resolved.name or 'dataset'}.lock"
 
 

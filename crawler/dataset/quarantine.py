@@ -40,6 +40,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from crawler.dataset.generations import stable_path
 from crawler.dataset.schema import article_schema
 
 logger = logging.getLogger(__name__)
@@ -123,9 +124,9 @@ def record_in_stats(stats: StatsLike, entries: Iterable[Quarantined]) -> None:
 
 
 def quarantine_dir(dataset: Path) -> Path:
-    """``<parent>/<name>.quarantine`` of the dataset directory: beside it, never in it, so
-    no reader of the dataset lists it."""
-    resolved = dataset.resolve()
+    """``<parent>/<name>.quarantine`` of the dataset's stable path: beside it, never in it
+    nor in a generation, so no reader of the dataset lists it and it outlives generations."""
+    resolved = stable_path(dataset)
     return resolved.parent / f"{resolved.name or 'dataset'}{QUARANTINE_SUFFIX}"
 
 

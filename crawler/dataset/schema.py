@@ -342,3 +342,32 @@ def _check_row_by_conversion(row: Mapping[str, Any]) -> None:
 def rows_to_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     """Rows from :func:`to_row` as a table with the article schema."""
     return pa.Table.from_pylist(list(rows), schema=article_schema())
+
+
+def is_current(schema: pa.Schema) -> bool:
+    """A file of this schema has exactly the article schema's columns and types: every
+    reader of the dataset gets every column from it, whichever file it sees first."""
+    return schema.equals(article_schema(), check_metadata=False)
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """``table`` (a dataset file's rows, of any schema :mod:`crawler.dataset.quarantine`
+    accepts) with the article schema: a column an older crawler did not write is null,
+    one the record no longer has is dropped, each column cast to its type (int64 ->
+    int32 and the like: same family). ValueError when a column does not fit."""
+    schema = article_schema()
+    columns = []
+    for target in schema:
+        if target.name in table.column_names:
+            column = table.column(target.name)
+            if not column.type.equals(target.type):
+                try:
+                    column = column.cast(target.type)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                    raise ValueError(f"{target.name}: {exc}") from exc
+        elif target.nullable:
+            column = pa.nulls(table.num_rows, target.type)
+        else:
+            raise ValueError(f"{target.name} is missing and may not be null")
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=schema)

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.crawl_id import filename_safe
 from crawler.dataset.files import PartFile, final_name, partition_of, remove_stale_tmp, tmp_name
+from crawler.dataset.generations import current as current_generation
 from crawler.dataset.schema import article_schema, rows_to_table
 from crawler.dataset.spill import RowSpill
 from crawler.defaults import default, get_int, get_str
@@ -132,6 +133,9 @@ class DatasetWriter:
                 "SMN_MAX_BUFFERED_ROWS and SMN_MAX_OPEN_ROW_GROUPS must be > 0"
             )
         self.output = output
+        self.directory = output
+        """Where files go: the current generation's directory, resolved once at
+        :meth:`open` (:func:`crawler.dataset.generations.current`)."""
         self.crawl_id = crawl_id
         self.stats = stats
         self.row_group_size = row_group_size
@@ -194,15 +198,16 @@ class DatasetWriter:
         """Create the dataset directory and prove it writable (OutputError otherwise);
         delete temp files killed runs left behind."""
         try:
-            self.output.mkdir(parents=True, exist_ok=True)
-            probe = self.output / f".smn-write-probe-{os.getpid()}-{secrets.token_hex(4)}"
+            self.directory = current_generation(self.output)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            probe = self.directory / f".smn-write-probe-{os.getpid()}-{secrets.token_hex(4)}"
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
             self._output_error(f"cannot create or write {self.output.resolve()}: {exc}")
             raise OutputError(str(exc)) from exc
         if clean_stale_tmp:
-            removed = remove_stale_tmp(self.output, older_than=self._started_at)
+            removed = remove_stale_tmp(self.directory, older_than=self._started_at)
             for path in removed:
                 logger.info("Removed stale temp file %s", path)
             if removed:
@@ -304,7 +309,7 @@ class DatasetWriter:
             return
         if part.file is None:
             self._make_room()
-            part.file = self._new_file(self.output / part.key)
+            part.file = self._new_file(self.directory / part.key)
         rows = part.rows
         if part.spilled:
             assert self._spill is not None

@@ -105,6 +105,7 @@ from scrapy import Request, signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.dataset.generations import current as current_generation
 from crawler.dataset.paths import dataset_dir, state_path
 from crawler.dataset.quarantine import record_in_stats
 from crawler.defaults import default, get_bool, get_float, get_int
@@ -510,7 +511,7 @@ class IncrementalRun:
     def _sync(self, store: SeenStore) -> SyncReport:
         """Sync ``store`` (never the guarded one: a store lost half-way would have every
         dataset file read again for nothing)."""
-        report = sync(store, self.config.dataset)
+        report = sync(store, current_generation(self.config.dataset))
         # Met first here (dedup off, or a file published during the run): the report names it.
         record_in_stats(self.stats, report.quarantined)
         for name in ("ingested", "rows", "forgotten", "unreadable"):

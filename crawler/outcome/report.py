@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from crawler.crawl_id import filename_safe
+from crawler.dataset.generations import stable_path
 from crawler.dataset.quarantine import STAT_FILES as QUARANTINED_FILES
 from crawler.dataset.quarantine import quarantine_dir
+from crawler.dataset.schema_check import OUTDATED_SCHEMA_STAT
 from crawler.downloadermiddlewares.faults import PREFIX as FAULTS
 from crawler.outcome.judge import (
     Outcome,
@@ -52,6 +54,7 @@ def build_report(
     """The report of a run with these stats (a JSON-ready dict)."""
     exceptions = counts_under(stats, "downloader/exception_type_count")
     failures = {k: n for k, n in exceptions.items() if not k.endswith(".IgnoreRequest")}
+    # files are named relative to the generation the run wrote; the dataset by its stable path
     root = dataset.resolve() if dataset is not None else None
     return {
         "crawl_id": crawl_id,
@@ -110,7 +113,8 @@ def build_report(
             },
             "broken_feeds": count(stats, "smn/feeds/broken"),
         },
-        "dataset": str(root) if root is not None else None,
+        "dataset": str(stable_path(dataset)) if dataset is not None else None,
+        "outdated_schema_files": count(stats, OUTDATED_SCHEMA_STAT),
         "files_written": [_relative(Path(f), root) for f in files],
         "layout_watch": watch_layout(stats, rules.layout).as_dict(),
         "unread_pages": _unread(stats),
@@ -229,6 +233,12 @@ def summary_lines(report: Mapping[str, Any], path: Path | None = None) -> list[s
     fields = report.get("fields")
     if fields and (fields["implausible"] or fields["disagree"]):
         lines.append(_fields_line(fields))
+    outdated = report.get("outdated_schema_files")
+    if outdated:
+        lines.append(
+            f"  dataset: {outdated} files of an older schema (a reader that meets one first "
+            "may miss the newer columns); `scrapy compact` rewrites them"
+        )
     quarantined = report.get("quarantined") or []
     if quarantined:
         lines.append(_quarantine_line(quarantined, report.get("dataset")))

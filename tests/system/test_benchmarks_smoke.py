@@ -81,3 +81,10 @@ def test_profile_crawl() -> None:
     # cProfile: py-spy is not a project dependency.
     out = run("profile_crawl.py", "--pages", "50", "--cprofile", "--top", "5")
     assert "top 5 functions by cumulative time" in out
+
+
+def test_compaction() -> None:
+    out = run("compaction.py", "--files", "24", "--repeat", "1")
+    assert (
+        has_table(out, "dataset", "files", "GROUP BY site (s)") and "after `scrapy compact`" in out
+    )
