@@ -101,6 +101,10 @@ def quick_check_ok(path: Path) -> bool:
 
 
 def stored_keys(dataset: Path) -> list[str]:
+    """The keys of the rows in the dataset (none when a run stopped before its first file:
+    how far a run gets before the state fails it depends on the order pages come in)."""
+    if not any(dataset.rglob("*.parquet")):
+        return []
     table = ds.dataset(dataset, partitioning="hive").to_table(columns=["url"])
     return [url_key(u) for u in table.column("url").to_pylist()]
 
