@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
+from crawler.dataset.rows import normalised
 from crawler.dataset.schema import article_schema, to_row
 from crawler.reextract.run import ReextractRun, run_of
-from crawler.reextract.source import KEPT_WHEN_UNCHANGED, normalised, row_digest, row_key
+from crawler.reextract.source import KEPT_WHEN_UNCHANGED, row_digest, row_key
 
 if TYPE_CHECKING:
     from typing import Self

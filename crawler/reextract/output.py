@@ -25,13 +25,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
-
 from crawler.crawl_id import filename_safe
 from crawler.dataset.files import DatasetFile, fsync_dir, published_files
+from crawler.dataset.rows import read_rows, read_url_columns
 from crawler.dataset.writer import DatasetWriter
 from crawler.network.urls import url_key
-from crawler.reextract.source import read_rows, row_key
+from crawler.reextract.source import row_key
 from crawler.util.scratch import ScratchDb
 
 if TYPE_CHECKING:
@@ -111,9 +110,8 @@ def written_keys(directory: Path, scratch: ScratchDb) -> Any:
     """The page keys of the rows in ``directory``'s published files (a scratch set)."""
     keys = scratch.key_set()
     for file in published_files(directory):
-        table = pq.read_table(directory / file.path, columns=["url", "canonical_url"])
-        for batch in table.to_batches(10_000):
-            keys.update(row_key(row) for row in batch.to_pylist())
+        for rows in read_url_columns(directory / file.path):
+            keys.update(row_key(row) for row in rows)
     return keys
 
 

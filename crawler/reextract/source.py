@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from crawler.dataset.files import DatasetFile, partition_of, published_files
+from crawler.dataset.rows import read_rows
 from crawler.dataset.schema import article_schema
 from crawler.network.urls import url_key
 from crawler.util.scratch import connect, executemany
@@ -33,7 +31,6 @@ BOOKKEEPING = frozenset({"crawl_id"})
 KEPT_WHEN_UNCHANGED = ("duplicate_of", "story_id", "near_duplicate_of", "near_duplicate_score")
 """Fields of the current row a re-extracted row with the same text keeps: they depend on
 which copy of a story came first, and a re-extraction reads pages in another order."""
-_BATCH = 1000
 
 
 def row_key(row: Mapping[str, Any]) -> str:
@@ -55,24 +52,6 @@ def row_digest(row: Mapping[str, Any], names: Iterable[str]) -> bytes:
     """A digest of the row's values (as pyarrow gives them back), bookkeeping aside."""
     text = repr([(name, row.get(name)) for name in names if name not in BOOKKEEPING])
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-
-
-def normalised(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows through the article schema and back: values as a dataset file gives them."""
-    return pa.Table.from_pylist(rows, schema=article_schema()).to_pylist()
-
-
-def read_rows(path: Path, batch_size: int = _BATCH) -> Iterator[list[dict[str, Any]]]:
-    """The rows of one dataset file, a batch at a time, with every column of today's schema
-    (a column the file lacks, written before it existed, is None)."""
-    schema = article_schema()
-    file = pq.ParquetFile(path)
-    present = [name for name in schema.names if name in file.schema_arrow.names]
-    for batch in file.iter_batches(batch_size=batch_size, columns=present):
-        rows = batch.to_pylist()
-        if len(present) < len(schema.names):
-            rows = [{name: row.get(name) for name in schema.names} for row in rows]
-        yield rows
 
 
 @dataclass(frozen=True, slots=True)
