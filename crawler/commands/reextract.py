@@ -112,8 +112,9 @@ class Command(CrawlCommand):
                 "ftp": None,
                 "s3": None,
             },
-            # oldest fetch first, as the plan says
-            "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+            # the spider keeps at most IN_FLIGHT requests waiting: memory queues, oldest
+            # fetch first, as the plan says
+            "SMN_DISK_QUEUE": False,
             "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
             "DOWNLOADER_MIDDLEWARES": {**settings.getdict("DOWNLOADER_MIDDLEWARES"), REPLAY: 10},
             "ITEM_PIPELINES": {**settings.getdict("ITEM_PIPELINES"), PIPELINE: 350},
@@ -122,8 +123,7 @@ class Command(CrawlCommand):
         for name, value in forced.items():
             settings.set(name, value, priority=FORCED)
         # Pages come from disk: many may wait for the extraction pool at once.
-        settings.set("CONCURRENT_REQUESTS", 64, priority="command")
-        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 64, priority="command")
+        settings.set("CONCURRENT_REQUESTS", 128, priority=FORCED)
         opts.spargs.update(
             source=str(source) if source is not None else "",
             months=opts.months or "",
