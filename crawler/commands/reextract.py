@@ -17,8 +17,8 @@ succeeded publishes ``DIR``; a failed or killed one leaves nothing there.
 For this run: no WARC archive is written (``SMN_ARCHIVE`` off), the incremental state is
 neither read nor written (``SMN_INCREMENTAL`` off), dedup is seeded from the new (empty)
 dataset, no politeness delay, no interval publishing, one process (``SMN_REDIS_URL``
-ignored); ``DIR``'s lock (``.<DIR>.lock`` beside it) is held, not the current dataset's
-(cron runs go on meanwhile; the manifest lists the files read).
+ignored: the Redis add-on is off); ``DIR``'s lock (``.<DIR>.lock`` beside it) is held, not
+the current dataset's (cron runs go on meanwhile; the manifest lists the files read).
 
 Exit codes: the crawl's (:mod:`crawler.outcome.judge`); 2 for a bad option or a ``DIR``
 that exists and is not an empty directory; 4 when ``DIR`` (or its hidden twin) cannot be
@@ -101,7 +101,8 @@ class Command(CrawlCommand):
             "SMN_INCREMENTAL": False,
             "SMN_STATE": "",
             "SMN_DATASET_LOCK": False,  # DIR's lock is taken here instead
-            "SMN_REDIS_URL": "",
+            # one process: not a worker of a distributed crawl, whatever SMN_REDIS_URL says
+            "ADDONS": {},
             "SMN_PUBLISH_INTERVAL_SECONDS": 0,
             "ROBOTSTXT_OBEY": False,
             "AUTOTHROTTLE_ENABLED": False,
