@@ -43,7 +43,9 @@ from replica.app import Request as ReplicaRequest
 from replica.catalog import Catalog
 from replica.oracle import manifest
 
-START = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+# Fetched in the past (a second apart), after every page's publication date: a fetch time
+# before it would null the date and fire the layout watch.
+START = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
 
 
 def page_urls(scale: int) -> Iterator[str]:
@@ -171,7 +173,10 @@ def main() -> None:
             root = Path(tmp)
             built = time.perf_counter()
             written = build_archive(root / "warc", size)
-            print(f"archive of {written} pages built in {time.perf_counter() - built:.0f} s")
+            print(
+                f"archive of {written} pages built in {time.perf_counter() - built:.0f} s",
+                flush=True,
+            )
             smn = reextract(root, args.timeout)
             pages, articles, seconds = baseline(root / "warc", args.baseline_pages)
         base_rate = pages / seconds
