@@ -56,6 +56,8 @@ logger = logging.getLogger(__name__)
 FORCED = 50
 REPLAY = "crawler.downloadermiddlewares.archive_replay.ArchiveReplayMiddleware"
 PIPELINE = "pipelines.reextract.ReextractPipeline"
+STORIES = "pipelines.stories.StoriesPipeline"
+SCRATCH_STORIES = "pipelines.reextract.ReextractStoriesPipeline"
 PROGRESS = "crawler.extensions.reextract_progress.ReextractProgress"
 
 
@@ -118,7 +120,7 @@ class Command(CrawlCommand):
             "SMN_DISK_QUEUE": False,
             "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
             "DOWNLOADER_MIDDLEWARES": {**settings.getdict("DOWNLOADER_MIDDLEWARES"), REPLAY: 10},
-            "ITEM_PIPELINES": {**settings.getdict("ITEM_PIPELINES"), PIPELINE: 350},
+            "ITEM_PIPELINES": _pipelines(settings.getdict("ITEM_PIPELINES")),
             "EXTENSIONS": {**settings.getdict("EXTENSIONS"), PROGRESS: 950},
         }
         for name, value in forced.items():
@@ -219,3 +221,13 @@ class Command(CrawlCommand):
         output.publish(self.building, self.into)
         self.published = True
         logger.info("Re-extraction published at %s", self.into)
+
+
+def _pipelines(configured: dict[str, Any]) -> dict[str, Any]:
+    """The crawl's pipelines, the story index in a scratch file, the comparison at 350."""
+    pipelines = {**configured, PIPELINE: 350}
+    stories = pipelines.get(STORIES)
+    if stories is not None:
+        pipelines[STORIES] = None
+        pipelines[SCRATCH_STORIES] = stories
+    return pipelines
