@@ -55,6 +55,14 @@ WARC_RECORD_META = "smn_warc_record"
 """Response meta: where the response's WARC record is
 (:class:`crawler.archive.writer.RecordLocation`), None when it was not archived."""
 
+FETCHED_AT_META = "smn_fetched_at"
+"""Response meta: when the answer was received (UTC), as its WARC record's ``WARC-Date``
+says: the WARC middleware sets it on a crawl's answers, the archive replay on a
+re-extraction's, so a page's ``fetched_at`` is the same in both."""
+ARCHIVED_RECORD_META = "smn_archived_record"
+"""Request meta of a re-extraction: ``(filename, offset, length)`` of the response record
+to answer the request from (:mod:`crawler.downloadermiddlewares.archive_replay`)."""
+
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 """HTTP statuses whose Location the crawl follows."""
 DEAD_STATUSES = frozenset({404, 410})

@@ -25,6 +25,7 @@ import io
 import json
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,14 +244,40 @@ class ArchivedPage:
     """Decoded (the Content-Encoding undone), as the crawl extracted from."""
 
 
+class DamagedRecord(ValueError):
+    """The bytes at a record's place are no complete, intact record (a truncated or
+    corrupted WARC file)."""
+
+
+def inflate_member(member: bytes, where: str) -> bytes:
+    """One gzip member, whole and intact (its CRC checked), inflated.
+
+    DamagedRecord when it is cut short, followed by other bytes, or corrupted: warcio reads
+    a damaged member as far as it can and hands over what it got."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(member)
+    except zlib.error as exc:
+        raise DamagedRecord(f"damaged record at {where}: {exc}") from None
+    if not inflater.eof:
+        raise DamagedRecord(f"truncated record at {where}")
+    if inflater.unused_data:
+        raise DamagedRecord(f"record at {where} is followed by other bytes")
+    return data
+
+
 def read_record(root: Path, filename: str, offset: int, length: int) -> ArchivedPage:
     """The response record at ``offset`` (``length`` bytes) of ``root/filename``.
 
-    ValueError when the bytes there are no response record."""
+    ValueError when the bytes there are no response record (DamagedRecord when they are
+    truncated or corrupted); OSError when the file cannot be read."""
+    where = f"{filename}:{offset}"
     with (root / filename).open("rb") as warc:
         warc.seek(offset)
         member = warc.read(length)
-    records = ArchiveIterator(io.BytesIO(member))
+    if len(member) != length:
+        raise DamagedRecord(f"truncated record at {where}: {len(member)} of {length} bytes")
+    records = ArchiveIterator(io.BytesIO(inflate_member(member, where)))
     record: ArcWarcRecord | None = next(iter(records), None)
     if record is None or record.rec_type != "response" or record.http_headers is None:
         raise ValueError(f"no response record at {filename}:{offset}")
@@ -263,3 +290,22 @@ def read_record(root: Path, filename: str, offset: int, length: int) -> Archived
         headers=list(http.headers),
         body=body,
     )
+
+
+def warcinfo_fields(path: Path) -> dict[str, str]:
+    """The ``warcinfo`` fields of a WARC file (its first record): software, crawl id,
+    ``extractor-version``; empty when it has none or it cannot be read."""
+    try:
+        with path.open("rb") as warc:
+            record = next(iter(ArchiveIterator(warc)), None)
+            if record is None or record.rec_type != "warcinfo":
+                return {}
+            text = record.content_stream().read(1 << 16).decode("utf-8", "replace")
+    except Exception:  # a damaged file: its records are judged one by one
+        return {}
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            fields[name.strip()] = value.strip()
+    return fields

@@ -40,7 +40,7 @@ from crawler.crawl_id import crawl_id_of
 from crawler.dataset.paths import archive_dir
 from crawler.defaults import get_bool, get_int
 from crawler.extract import EXTRACTOR_VERSION
-from crawler.protocol import WARC_RECORD_META
+from crawler.protocol import FETCHED_AT_META, WARC_RECORD_META
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -172,12 +172,13 @@ class WarcArchiveMiddleware:
         if not archivable(response.headers.get(b"Content-Type")):
             self.stats.inc_value("warc/skipped/content_type")
             return response
+        fetched_at = dt.datetime.now(dt.UTC)
         exchange = Exchange(
             url=response.url,
             status=response.status,
             headers=_pairs(response.headers),
             body=response.body,
-            fetched_at=dt.datetime.now(dt.UTC),
+            fetched_at=fetched_at,
             protocol=response.protocol or "HTTP/1.1",
             method=request.method,
             request_headers=_pairs(request.headers),
@@ -194,6 +195,8 @@ class WarcArchiveMiddleware:
         if len(self.archive.files_written) > files:
             self.stats.inc_value("warc/files_published")
         request.meta[WARC_RECORD_META] = location
+        # The row's fetched_at is the record's WARC-Date: a re-extraction gives the same.
+        request.meta[FETCHED_AT_META] = fetched_at
         self.stats.inc_value("warc/records")
         self.stats.inc_value("warc/bytes", location.length)
         return response

@@ -23,7 +23,8 @@ code  name               meaning
 5     INCOMPLETE         the run did not finish: stopped by a signal (finish reason
                          ``shutdown``), killed, or closed early for another reason
 6     NO_ENTRY_POINT     none of the entry points (feeds, home and section pages, or the
-                         ``start_urls``) answered 2xx
+                         ``start_urls``) answered 2xx (not for a re-extraction, which has
+                         none)
 7     EXCEPTIONS         an exception escaped a spider callback or an item pipeline
                          (``spider_exceptions/*``, ``smn/errors/pipeline/*``)
 8     RECORDS_LOST       records extracted but neither written nor dropped for a valid
@@ -208,6 +209,11 @@ def entry_points_fetched(stats: Stats) -> int:
     return sum(n for status, n in statuses.items() if status.startswith("2"))
 
 
+def is_reextraction(stats: Stats) -> bool:
+    """A run of ``scrapy reextract`` (its spider planned the archive's pages)."""
+    return "smn/reextract/pages_planned" in stats
+
+
 def exception_counts(stats: Stats) -> dict[str, int]:
     """``spider <Type>`` / ``pipeline <Type>`` -> count."""
     out = {
@@ -268,7 +274,8 @@ def _problems(stats: Stats, rules: OutcomeRules) -> Iterator[Problem]:
         )
     # A run that stopped early or could not write explains missing pages and records.
     explained = bool(output) or incomplete or bool(behind)
-    if not explained and entry_points_fetched(stats) == 0:
+    # A re-extraction (scrapy reextract) reads the archive: it has no entry point to fetch.
+    if not explained and not is_reextraction(stats) and entry_points_fetched(stats) == 0:
         yield Problem(ExitCode.NO_ENTRY_POINT, _no_entry_reason(stats))
     lost = records_lost(stats, rules.writer_enabled)
     if lost and not explained:

@@ -35,6 +35,7 @@ from crawler.outcome.judge import (
     articles_written,
     entry_points_fetched,
     error_count,
+    is_reextraction,
     records_lost,
 )
 from crawler.outcome.layout_watch import UNREAD_STAT, watch_layout
@@ -121,7 +122,53 @@ def build_report(
         "not_judged": _not_judged(stats),
         "quarantined": _quarantined(stats),
         "fields": _fields(stats),
+        "reextract": _reextract(stats),
     }
+
+
+def _reextract(stats: Stats) -> dict[str, Any] | None:
+    """What a re-extraction (``scrapy reextract``) did; None for a crawl."""
+    if not is_reextraction(stats):
+        return None
+    figures = {
+        name: count(stats, f"smn/reextract/{name}")
+        for name in (
+            "pages_planned",
+            "archived_pages",
+            "current_rows",
+            "records_read",
+            "pages_done",
+            "damaged_records",
+            "rows_changed",
+            "rows_unchanged",
+            "articles_gained",
+            "rows_kept",
+            "refused",
+            "unindexed_files",
+        )
+    }
+    return {
+        **figures,
+        "kept": counts_under(stats, "smn/reextract/kept"),
+        "damaged": stats.get("smn/reextract/damaged_list") or [],
+        "read_seconds": round(float(stats.get("smn/reextract/read_seconds") or 0.0), 3),
+        "published": stats.get("smn/reextract/published") or None,
+    }
+
+
+def _reextract_line(done: Mapping[str, Any]) -> str:
+    kept = done["kept"]
+    articles = done["rows_changed"] + done["rows_unchanged"] + done["articles_gained"]
+    where = f"into {done['published']}" if done["published"] else "nothing published"
+    return (
+        f"  re-extraction ({where}): {done['records_read']} of {done['pages_planned']} pages"
+        f" read, {done['damaged_records']} damaged records skipped; {articles} articles"
+        f" ({done['rows_changed']} rows changed, {done['articles_gained']} gained,"
+        f" {done['rows_unchanged']} unchanged); {done['rows_kept']} rows kept"
+        f" ({kept.get('no_longer_read', 0)} no longer read as articles,"
+        f" {kept.get('not_judged', 0)} not judged, {kept.get('damaged', 0)} damaged records,"
+        f" {kept.get('not_reextracted', 0)} not re-extracted)"
+    )
 
 
 def _unread(stats: Stats) -> dict[str, Any]:
@@ -216,6 +263,9 @@ def summary_lines(report: Mapping[str, Any], path: Path | None = None) -> list[s
         + (f"fired on {', '.join(watch['fired'])}" if watch["fired"] else "no change seen")
         + (f"; acknowledged: {', '.join(acknowledged)}" if acknowledged else ""),
     ]
+    reextracted = report.get("reextract")
+    if reextracted:
+        lines.append(_reextract_line(reextracted))
     not_judged = report.get("not_judged")
     if not_judged and not_judged.get("count"):
         reasons: dict[str, int] = {}

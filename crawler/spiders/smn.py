@@ -41,6 +41,7 @@ from crawler.network.urls import (
 from crawler.protocol import (
     ENTRY_ARTICLE_LINKS_META,
     ENTRY_META,
+    FETCHED_AT_META,
     NOT_JUDGED_LISTED,
     NOT_JUDGED_STAT,
     PAGE_FIELDS_META,
@@ -217,7 +218,8 @@ class SmnSpider(scrapy.Spider):
             self._inc("smn/pages/not_html")
             return
         assert self.pool is not None
-        fetched_at = dt.datetime.now(dt.UTC)
+        # The archived record's time when there is one (a re-extraction reads it back).
+        fetched_at = response.meta.get(FETCHED_AT_META) or dt.datetime.now(dt.UTC)
         result = await self.pool.analyse(
             response.body, response.url, header.decode("latin-1") if header else None, fetched_at
         )

@@ -44,6 +44,7 @@ def has_table(output: str, *headers: str) -> bool:
         "profile_crawl.py",
         "stories.py",
         "noop_run.py",
+        "reextract.py",
     ],
 )
 def test_help(script: str) -> None:
@@ -64,6 +65,12 @@ def test_throughput() -> None:
     out = run("throughput.py", "--pages", "50", "--workers", "2")
     assert has_table(out, "crawl", "pages", "pages/s", "vs bare", "vs lean")
     assert "bare scrapy" in out and "lean scrapy" in out and "smn, 2 workers" in out
+
+
+def test_reextract() -> None:
+    out = run("reextract.py", "--pages", "60", "--baseline-pages", "20", timeout=300)
+    assert has_table(out, "archive", "run", "pages/s", "x baseline", "WARC read share")
+    assert "scrapy reextract" in out and "trafilatura" in out
 
 
 def test_memory() -> None:

@@ -1,0 +1,233 @@
+"""``scrapy reextract --into DIR``: the archived pages read again with today's extractor,
+without the network, into a new dataset.
+
+    scrapy reextract --into DIR [--months 2025-05,...] [--sites spacewar.com,...] [--stale]
+                     [-s SMN_OUTPUT=...] [-s NAME=VALUE ...]
+
+A crawl like ``scrapy crawl smn`` (same settings, pipelines, run report, exit codes and last
+line) of the ``smn-archive`` spider (:mod:`crawler.spiders.archive`): its requests are
+answered from the WARC archive (``SMN_ARCHIVE_DIR``, else ``warc/`` beside ``SMN_OUTPUT``)
+and every other request is refused by the download handler (:mod:`crawler.offline`), so
+nothing reaches the network (robots.txt is not asked either). The rows go to a hidden
+directory beside ``DIR``; then every row of the current dataset (``SMN_OUTPUT``, only read)
+whose page got no new row is carried over unchanged, and the directory is renamed to
+``DIR`` (:mod:`crawler.reextract.output`): one row per page, none lost. Only a run that
+succeeded publishes ``DIR``; a failed or killed one leaves nothing there.
+
+For this run: no WARC archive is written (``SMN_ARCHIVE`` off), the incremental state is
+neither read nor written (``SMN_INCREMENTAL`` off), dedup is seeded from the new (empty)
+dataset, no politeness delay, no interval publishing, one process (``SMN_REDIS_URL``
+ignored: the Redis add-on is off); ``DIR``'s lock (``.<DIR>.lock`` beside it) is held, not
+the current dataset's (cron runs go on meanwhile; the manifest lists the files read).
+
+Exit codes: the crawl's (:mod:`crawler.outcome.judge`); 2 for a bad option or a ``DIR``
+that exists and is not an empty directory; 4 when ``DIR`` (or its hidden twin) cannot be
+written. A re-extraction has no entry points: NO_ENTRY_POINT does not apply.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import UsageError
+
+from crawler.commands.crawl import Command as CrawlCommand
+from crawler.crawl_id import crawl_id_of
+from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
+from crawler.dataset.paths import archive_dir, dataset_dir, reports_dir
+from crawler.extract import EXTRACTOR_VERSION
+from crawler.offline import OFFLINE_HANDLER
+from crawler.outcome.judge import ExitCode, Outcome, judge
+from crawler.reextract import output
+from crawler.reextract.run import ReextractRun, run_of
+from crawler.spiders.archive import SmnArchiveSpider
+
+if TYPE_CHECKING:
+    import argparse
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+# Above the command line's (40): the user's -s cannot turn the network back on.
+FORCED = 50
+REPLAY = "crawler.downloadermiddlewares.archive_replay.ArchiveReplayMiddleware"
+PIPELINE = "pipelines.reextract.ReextractPipeline"
+STORIES = "pipelines.stories.StoriesPipeline"
+SCRATCH_STORIES = "pipelines.reextract.ReextractStoriesPipeline"
+PROGRESS = "crawler.extensions.reextract_progress.ReextractProgress"
+
+
+class Command(CrawlCommand):
+    def syntax(self) -> str:
+        return "--into DIR [--months YYYY-MM,...] [--sites SITE,...] [--stale] [options]"
+
+    def short_desc(self) -> str:
+        return "Re-extract the archived pages into a new dataset, without the network"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--into", metavar="DIR", help="the new dataset's directory")
+        parser.add_argument("--months", metavar="YYYY-MM,...", help="only pages of these months")
+        parser.add_argument("--sites", metavar="SITE,...", help="only pages of these sites")
+        parser.add_argument(
+            "--stale",
+            action="store_true",
+            help="only pages whose row an older (other) extractor version wrote",
+        )
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        if not opts.into:
+            raise UsageError("--into DIR is required", print_help=False)
+        settings = self.settings
+        assert settings is not None
+        self.into = Path(opts.into)
+        source = dataset_dir(settings)
+        if source is not None and self.into.resolve() == source.resolve():
+            raise UsageError(
+                "--into must not be the current dataset (SMN_OUTPUT)", print_help=False
+            )
+        self.building = output.building_dir(self.into, settings["SMN_CRAWL_ID"])
+        self.published = False
+        archive = archive_dir(settings)
+        reports = reports_dir(settings)
+        forced: dict[str, Any] = {
+            "SMN_OUTPUT": str(self.building),
+            "SMN_ARCHIVE": False,
+            "SMN_ARCHIVE_DIR": str(archive),
+            "SMN_REPORTS": str(reports) if reports is not None else "",
+            "SMN_INCREMENTAL": False,
+            "SMN_STATE": "",
+            "SMN_DATASET_LOCK": False,  # DIR's lock is taken here instead
+            # one process: not a worker of a distributed crawl, whatever SMN_REDIS_URL says
+            "ADDONS": {},
+            "SMN_PUBLISH_INTERVAL_SECONDS": 0,
+            "ROBOTSTXT_OBEY": False,
+            "AUTOTHROTTLE_ENABLED": False,
+            "DOWNLOAD_DELAY": 0,
+            "DOWNLOAD_HANDLERS": {
+                "http": OFFLINE_HANDLER,
+                "https": OFFLINE_HANDLER,
+                "ftp": None,
+                "s3": None,
+            },
+            # the spider keeps at most IN_FLIGHT requests waiting: memory queues, oldest
+            # fetch first, as the plan says
+            "SMN_DISK_QUEUE": False,
+            "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
+            "DOWNLOADER_MIDDLEWARES": {**settings.getdict("DOWNLOADER_MIDDLEWARES"), REPLAY: 10},
+            "ITEM_PIPELINES": _pipelines(settings.getdict("ITEM_PIPELINES")),
+            "EXTENSIONS": {**settings.getdict("EXTENSIONS"), PROGRESS: 950},
+        }
+        for name, value in forced.items():
+            settings.set(name, value, priority=FORCED)
+        # Pages come from disk: many may wait for the extraction pool at once.
+        settings.set("CONCURRENT_REQUESTS", 128, priority=FORCED)
+        opts.spargs.update(
+            source=str(source) if source is not None else "",
+            months=opts.months or "",
+            sites=opts.sites or "",
+            stale="1" if opts.stale else "",
+        )
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if args:
+            raise UsageError("scrapy reextract takes no spider name", print_help=False)
+        problem = output.usable_target(self.into)
+        if problem:
+            raise UsageError(problem, print_help=False)
+        assert self.crawler_process is not None
+        crawler = self._create_crawler(SmnArchiveSpider.name)
+        try:
+            lock = DatasetLock.acquire(self.into)
+        except DatasetLocked as exc:
+            self._not_run(crawler, Outcome(ExitCode.LOCKED, f"{exc}; this run did nothing"))
+            return
+        except OSError as exc:
+            reason = f"cannot create the lock {lock_path(self.into)} beside --into: {exc}"
+            self._not_run(crawler, Outcome(ExitCode.OUTPUT_ERROR, reason))
+            return
+        try:
+            for stale in output.remove_stale_builds(self.into):
+                logger.info("Removed %s, left by a killed re-extraction", stale)
+            try:
+                self.building.mkdir()
+            except OSError as exc:
+                reason = f"cannot write beside --into {self.into}: {exc}"
+                self._not_run(crawler, Outcome(ExitCode.OUTPUT_ERROR, reason))
+                return
+            super().run([SmnArchiveSpider.name], opts)
+        finally:
+            if not self.published:
+                shutil.rmtree(self.building, ignore_errors=True)
+            lock.release()
+
+    def _judge(self, crawler: Crawler) -> None:
+        run = run_of(crawler)
+        stats = crawler.stats
+        assert stats is not None
+        if run is not None:
+            try:
+                if run.opened and judge(stats.get_stats(), crawler.settings).ok:
+                    self._complete(crawler, run)
+            except OSError as exc:
+                logger.error("Cannot complete the new dataset %s: %s", self.building, exc)
+                stats.set_value("smn/error/output", 1)
+            finally:
+                run.close()
+        stats.set_value("smn/reextract/published", str(self.into) if self.published else "")
+        super()._judge(crawler)
+
+    def _complete(self, crawler: Crawler, run: ReextractRun) -> None:
+        """Carry the current rows over, write the manifest, rename to ``DIR``."""
+        stats = crawler.stats
+        assert stats is not None
+        crawl_id = crawl_id_of(crawler)
+        counts = output.CarryCounts()
+        if run.source_dir is not None and run.source.files:
+            writer = output.carry_writer(self.building, crawl_id, crawler.settings)
+            try:
+                counts = output.carry_over(
+                    run.source_dir, run.source.files, self.building, writer, run.outcome
+                )
+            except BaseException:
+                writer.abort_all()
+                raise
+        stats.set_value("smn/reextract/rows_kept", counts.kept)
+        for name in ("no_longer_read", "not_judged", "damaged", "not_reextracted"):
+            stats.set_value(f"smn/reextract/kept/{name}", getattr(counts, name))
+        summary = {
+            key.removeprefix("smn/reextract/"): value
+            for key, value in stats.get_stats().items()
+            if key.startswith("smn/reextract/") and not isinstance(value, list)
+        }
+        summary["rows_written"] = stats.get_value("parquet/rows_written", 0)
+        output.write_manifest(
+            self.building,
+            output.manifest(
+                crawl_id=crawl_id,
+                extractor_version=EXTRACTOR_VERSION,
+                source=run.source_dir,
+                source_files=run.source.files,
+                archive=run.archive,
+                selection=run.selection.describe(),
+                counts=summary,
+            ),
+        )
+        output.publish(self.building, self.into)
+        self.published = True
+        logger.info("Re-extraction published at %s", self.into)
+
+
+def _pipelines(configured: dict[str, Any]) -> dict[str, Any]:
+    """The crawl's pipelines, the story index in a scratch file, the comparison at 350."""
+    pipelines = {**configured, PIPELINE: 350}
+    stories = pipelines.get(STORIES)
+    if stories is not None:
+        pipelines[STORIES] = None
+        pipelines[SCRATCH_STORIES] = stories
+    return pipelines

@@ -1,0 +1,146 @@
+"""Downloader middleware of a re-extraction: each request answered from its WARC record.
+
+First of the downloader middlewares (10): a request carrying
+:data:`~crawler.protocol.ARCHIVED_RECORD_META` (filename, offset, length) gets the response
+record there (:func:`crawler.archive.index.read_record`: its body with the
+Content-Encoding undone, as the crawl extracted from) and never goes further; the response
+passes every middleware's ``process_response`` like a downloaded one. Its headers are the
+stored ones without ``Content-Encoding`` (the body is decoded: the decompression middleware
+has nothing to do), ``Transfer-Encoding`` and the archive's ``X-Crawler-*`` notes; a
+``Content-Length`` (the decoded body's) only when the server declared one, for the spider
+judges an answer without one that ends short of ``</html>`` as cut off. The response carries
+the record's ``WARC-Date`` (:data:`~crawler.protocol.FETCHED_AT_META`: the row's
+``fetched_at``) and its location (:data:`~crawler.protocol.WARC_RECORD_META`: the row's
+``warc_*`` fields).
+
+A record that cannot be read (a truncated or corrupted file, a missing one) is skipped:
+logged at WARNING, counted (``smn/reextract/damaged_records``), listed (the first 200, in
+``smn/reextract/damaged_list``) and the request dropped (IgnoreRequest); never fatal.
+
+Stats: ``smn/reextract/records_read``, ``smn/reextract/read_seconds`` (the time spent
+reading records, for the benchmark's share).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Self
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Headers
+from scrapy.responsetypes import responsetypes
+
+from crawler.archive.index import read_record
+from crawler.archive.writer import RecordLocation
+from crawler.dataset.paths import archive_dir
+from crawler.network.urls import url_key
+from crawler.protocol import ARCHIVED_RECORD_META, FETCHED_AT_META, WARC_RECORD_META
+from crawler.reextract.run import run_of
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+DAMAGED_LISTED = 200
+_DROPPED = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+
+
+def parse_warc_date(value: str) -> dt.datetime:
+    """``2026-12-05T10:15:00.123456Z`` (or without the fraction) as an aware datetime."""
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
+
+
+def replay_headers(stored: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:
+    """The response headers a re-extraction's response gets (see the module docstring)."""
+    names = {name.lower() for name, _ in stored}
+    declared = "x-crawler-content-length" in names or (
+        "content-length" in names and "x-crawler-transfer-encoding" not in names
+    )
+    headers = [
+        (name, value)
+        for name, value in stored
+        if name.lower() not in _DROPPED and not name.lower().startswith("x-crawler-")
+    ]
+    if declared:
+        headers.append(("Content-Length", str(body_length)))
+    return headers
+
+
+class ArchiveReplayMiddleware:
+    """Answers a re-extraction's requests from the archive."""
+
+    def __init__(self, crawler: Crawler, root: Path) -> None:
+        self.crawler = crawler
+        self.root = root
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler, archive_dir(crawler.settings))
+
+    @property
+    def stats(self) -> StatsCollector:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
+
+    def process_request(self, request: Request) -> Response | None:
+        where = request.meta.get(ARCHIVED_RECORD_META)
+        if where is None:
+            return None  # on to the offline download handler, which refuses it
+        filename, offset, length = where
+        started = time.perf_counter()
+        try:
+            page = read_record(self.root, filename, offset, length)
+            status = int(page.status_line.split()[1])
+            fetched_at = parse_warc_date(page.date)
+        except (OSError, ValueError, IndexError, EOFError) as exc:
+            self._damaged(request.url, filename, offset, exc)
+            raise IgnoreRequest(f"damaged WARC record: {exc}") from None
+        except Exception as exc:  # warcio's own errors on garbage
+            self._damaged(request.url, filename, offset, exc)
+            raise IgnoreRequest(f"damaged WARC record: {exc!r}") from None
+        finally:
+            spent = self.stats.get_value("smn/reextract/read_seconds", 0.0)
+            self.stats.set_value(
+                "smn/reextract/read_seconds", spent + time.perf_counter() - started
+            )
+        self.stats.inc_value("smn/reextract/records_read")
+        request.meta[FETCHED_AT_META] = fetched_at
+        request.meta[WARC_RECORD_META] = RecordLocation(filename, offset, length)
+        headers = Headers(replay_headers(page.headers, len(page.body)))
+        response_class = responsetypes.from_args(headers=headers, url=page.url, body=page.body)
+        return response_class(
+            url=page.url,
+            status=status,
+            headers=headers,
+            body=page.body,
+            request=request,
+            flags=["archived"],
+            protocol=page.status_line.split()[0],
+        )
+
+    def _damaged(self, url: str, filename: str, offset: int, exc: Any) -> None:
+        logger.warning(
+            "Skipped <%s>: its WARC record %s:%d is damaged (%s)", url, filename, offset, exc
+        )
+        self.stats.inc_value("smn/reextract/damaged_records")
+        listed = self.stats.get_value("smn/reextract/damaged_list")
+        if not isinstance(listed, list):
+            listed = []
+            self.stats.set_value("smn/reextract/damaged_list", listed)
+        if len(listed) < DAMAGED_LISTED:
+            listed.append({"url": url, "record": f"{filename}:{offset}", "error": str(exc)})
+        run = run_of(self.crawler)
+        if run is not None:
+            try:
+                key = url_key(url)
+            except ValueError:
+                key = url
+            run.note(key, "damaged")

@@ -1,0 +1,277 @@
+"""``scrapy reextract``: a crawl of the replica, then its archive read again, without the
+network, into a new dataset read back with pyarrow."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from crawler.extract import EXTRACTOR_VERSION
+from crawler.network.urls import url_key
+from replica.server import ReplicaHandle
+from tests.support.crawl_run import REPO, crawl_command
+from tests.support.marked_work import MARKER_ENV, STARTED_ENV
+from tests.support.reextract_run import reextract, reextract_command
+from tests.support.warc import published_rows
+
+MARKER = "Desert_Crew"
+"""A marsdaily.com article of April 2013: the crawl's extractor cannot read it."""
+UNREADABLE = "tests.support.marked_work.unreadable_marked"
+
+
+@dataclass
+class Crawled:
+    root: Path
+    rows: list[dict[str, Any]]
+
+    @property
+    def dataset(self) -> Path:
+        return self.root / "articles"
+
+    @property
+    def crawl_id(self) -> str:
+        return self.rows[0]["crawl_id"]
+
+
+@pytest.fixture(scope="module")
+def crawled(replica: ReplicaHandle, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
+    root = tmp_path_factory.mktemp("reextract")
+    command, env = crawl_command(
+        replica,
+        root / "articles",
+        # publishes mid-run too: the archive has more than one WARC file
+        settings={"SMN_EXTRACT_WORK": UNREADABLE, "SMN_PUBLISH_INTERVAL_SECONDS": "1"},
+    )
+    done = subprocess.run(
+        command, cwd=REPO, env={**env, MARKER_ENV: MARKER}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = published_rows(root / "articles")
+    assert rows and not any(MARKER in row["url"] for row in rows)
+    return Crawled(root, rows)
+
+
+def by_key(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    keyed = {url_key(row["canonical_url"] or row["url"]): row for row in rows}
+    assert len(keyed) == len(rows), "a page has two rows"
+    return keyed
+
+
+def without(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}
+
+
+def report_of(run_output: str) -> dict[str, Any]:
+    line = next(x for x in run_output.splitlines() if x.strip().startswith("report: "))
+    return json.loads(Path(line.split("report: ", 1)[1].strip()).read_text())
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_same_extractor_gives_the_same_rows_and_no_request_leaves(
+    crawled: Crawled, replica: ReplicaHandle, tmp_path: Path
+) -> None:
+    before = tree_digest(crawled.dataset)
+    replica.app.log.clear()
+    into = tmp_path / "next"
+    run = reextract(
+        crawled.dataset,
+        "--into",
+        str(into),
+        settings={"SMN_EXTRACT_WORK": UNREADABLE},
+        # a request that escaped would reach the replica through its proxy
+        env={**replica.proxy_env(), MARKER_ENV: MARKER},
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.last_line.startswith("OK: ")
+    assert replica.app.log.total == 0, replica.app.log.recent()[:5]
+    old, new = by_key(crawled.rows), by_key(published_rows(into))
+    assert new.keys() == old.keys()
+    for key, row in old.items():
+        assert without(new[key], "crawl_id") == without(row, "crawl_id"), key
+    assert {row["crawl_id"] for row in new.values()} != {crawled.crawl_id}
+    # the current dataset was only read
+    assert tree_digest(crawled.dataset) == before
+    report = report_of(run.output)["reextract"]
+    assert report["rows_unchanged"] == len(old) and report["rows_changed"] == 0
+    assert report["refused"] == 0 and report["damaged_records"] == 0
+    assert "re-extraction (into " in run.output
+    manifest = json.loads((into / "_reextract.json").read_text())
+    assert manifest["extractor_version"] == EXTRACTOR_VERSION
+    assert {f["path"] for f in manifest["source_files"]} == {
+        p.relative_to(crawled.dataset).as_posix() for p in crawled.dataset.rglob("part-*.parquet")
+    }
+
+
+def test_a_page_unreadable_before_becomes_a_row(crawled: Crawled, tmp_path: Path) -> None:
+    into = tmp_path / "next"
+    run = reextract(crawled.dataset, "--into", str(into))
+    assert run.returncode == 0, run.output[-3000:]
+    old, new = by_key(crawled.rows), by_key(published_rows(into))
+    gained = new.keys() - old.keys()
+    assert len(gained) == 1 and MARKER in new[gained.pop()]["url"]
+    assert old.keys() <= new.keys()
+    report = report_of(run.output)["reextract"]
+    assert report["articles_gained"] == 1
+    assert "1 gained" in run.output
+
+
+def test_sites_select_and_the_rest_is_carried_over(crawled: Crawled, tmp_path: Path) -> None:
+    into = tmp_path / "next"
+    run = reextract(crawled.dataset, "--into", str(into), "--sites", "spacewar.com")
+    assert run.returncode == 0, run.output[-3000:]
+    old, new = by_key(crawled.rows), by_key(published_rows(into))
+    assert new.keys() == old.keys()  # the marked page is no spacewar.com page
+    for key, row in new.items():
+        assert without(row, "crawl_id") == without(old[key], "crawl_id")
+        # re-extracted rows carry this run's id; carried ones keep theirs
+        assert (row["crawl_id"] == crawled.crawl_id) == (row["site"] != "spacewar.com"), key
+    report = report_of(run.output)["reextract"]
+    spacewar = sum(1 for row in old.values() if row["site"] == "spacewar.com")
+    assert report["rows_kept"] == len(old) - spacewar
+    assert report["kept"]["not_reextracted"] == len(old) - spacewar
+
+
+def test_months_select_by_the_rows_month(crawled: Crawled, tmp_path: Path) -> None:
+    into = tmp_path / "next"
+    run = reextract(crawled.dataset, "--into", str(into), "--months", "2025-05,2015-11")
+    assert run.returncode == 0, run.output[-3000:]
+    written = pq.read_table(into, partitioning="hive").to_pylist()
+    new = by_key(written)
+    assert new.keys() == by_key(crawled.rows).keys()
+    fresh = {(r["year"], r["month"]) for r in written if r["crawl_id"] != crawled.crawl_id}
+    assert fresh == {(2025, 5), (2015, 11)}
+
+
+def test_stale_selects_rows_of_other_extractor_versions(crawled: Crawled, tmp_path: Path) -> None:
+    # a copy of the dataset whose one file an older extractor wrote
+    dataset = tmp_path / "articles"
+    shutil.copytree(crawled.dataset, dataset)
+    files = sorted(dataset.rglob("part-*.parquet"))
+    older = files[0]
+    table = pq.read_table(older)
+    versions = pa.array(["0.9.0"] * table.num_rows, pa.string())
+    table = table.set_column(
+        table.schema.get_field_index("extractor_version"), "extractor_version", versions
+    )
+    pq.write_table(table, older)
+    stale_urls = set(table.column("url").to_pylist())
+    into = tmp_path / "next"
+    run = reextract(
+        dataset,
+        "--into",
+        str(into),
+        "--stale",
+        settings={"SMN_ARCHIVE_DIR": str(crawled.root / "warc")},
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    new = published_rows(into)
+    assert len(new) == len(crawled.rows)
+    for row in new:
+        fresh = row["crawl_id"] != crawled.crawl_id
+        assert fresh == (row["url"] in stale_urls), row["url"]
+        assert row["extractor_version"] == EXTRACTOR_VERSION
+    assert report_of(run.output)["reextract"]["pages_planned"] == len(stale_urls)
+
+
+def test_damaged_records_are_skipped_counted_and_their_rows_kept(
+    crawled: Crawled, tmp_path: Path
+) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(crawled.root / "articles", root / "articles")
+    shutil.copytree(crawled.root / "warc", root / "warc")
+    rows = sorted(crawled.rows, key=lambda r: (r["warc_filename"], r["warc_record_offset"]))
+    files = sorted({row["warc_filename"] for row in rows})
+    # bytes flipped in the middle of one row's record
+    flipped = rows[0]
+    path = root / "warc" / flipped["warc_filename"]
+    data = bytearray(path.read_bytes())
+    middle = flipped["warc_record_offset"] + flipped["warc_record_length"] // 2
+    for i in range(middle, middle + 8):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    # another file (or the same, past that record) cut short in the middle of a record
+    last = [r for r in rows if r["warc_filename"] == files[-1] and r is not flipped][-1]
+    cut = root / "warc" / last["warc_filename"]
+    with cut.open("r+b") as out:
+        out.truncate(last["warc_record_offset"] + last["warc_record_length"] // 2)
+    damaged = {flipped["url"], last["url"]}
+    into = tmp_path / "next"
+    run = reextract(root / "articles", "--into", str(into))
+    assert run.returncode == 0, run.output[-3000:]
+    new = {row["url"]: row for row in published_rows(into)}
+    assert len(new) == len(crawled.rows) + 1  # the marked page gained, nothing lost
+    for url in damaged:
+        assert new[url]["crawl_id"] == crawled.crawl_id  # carried over as it was
+    report = report_of(run.output)["reextract"]
+    assert report["damaged_records"] >= 2
+    assert damaged <= {page["url"] for page in report["damaged"]}
+    assert report["kept"]["damaged"] == 2
+    assert "damaged records skipped" in run.output
+
+
+def test_exit_codes(crawled: Crawled, tmp_path: Path) -> None:
+    assert reextract(crawled.dataset).returncode == 2  # no --into
+    bad = reextract(crawled.dataset, "--into", str(tmp_path / "x"), "--months", "2025-13")
+    assert bad.returncode == 2 and "2025-13" in bad.output
+    unknown = reextract(crawled.dataset, "--into", str(tmp_path / "x"), "--sites", "nowhere")
+    assert unknown.returncode == 2
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "something").write_text("x")
+    assert reextract(crawled.dataset, "--into", str(tmp_path / "full")).returncode == 2
+    # a directory that cannot be made: its parent is a file
+    (tmp_path / "file").write_text("x")
+    unwritable = reextract(crawled.dataset, "--into", str(tmp_path / "file" / "next"))
+    assert unwritable.returncode == 4, unwritable.output[-2000:]
+    assert unwritable.last_line.startswith("FAILED (code 4)")
+    assert not (tmp_path / "x").exists()
+
+
+def test_sigkill_leaves_no_output_and_the_next_run_finishes(
+    crawled: Crawled, tmp_path: Path
+) -> None:
+    before = tree_digest(crawled.dataset)
+    into = tmp_path / "next"
+    started = tmp_path / "started"
+    command, env = reextract_command(
+        crawled.dataset,
+        "--into",
+        str(into),
+        settings={"SMN_EXTRACT_WORK": "tests.support.marked_work.slow"},
+        env={STARTED_ENV: str(started)},
+    )
+    with (tmp_path / "log").open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert process.poll() is None, (tmp_path / "log").read_text()[-2000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    hidden = [p for p in tmp_path.iterdir() if p.name.startswith(".next.reextract-")]
+    assert hidden  # the next dataset is being built under a hidden name
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert not into.exists()
+    assert tree_digest(crawled.dataset) == before
+    again = reextract(crawled.dataset, "--into", str(into))
+    assert again.returncode == 0, again.output[-3000:]
+    assert len(published_rows(into)) == len(crawled.rows) + 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".next.reextract-")]

@@ -1,0 +1,38 @@
+"""Extractors for a test that changes the extractor between a crawl and a re-extraction
+(``-s SMN_EXTRACT_WORK=...``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+from crawler.extract import Extraction
+from crawler.extraction.worker import PageResult, analyse_page
+from crawler.protocol import PageKind
+
+MARKER_ENV = "SMN_TEST_UNREADABLE"
+"""The environment variable naming the marker: a page whose URL holds it is unreadable."""
+STARTED_ENV = "SMN_TEST_STARTED"
+"""A file :func:`slow` touches at its first page, for a test to wait on."""
+
+
+def unreadable_marked(
+    body: bytes, url: str, content_type: str | None, fetched_at: dt.datetime
+) -> PageResult:
+    """The extractor, except that a page whose URL holds ``$SMN_TEST_UNREADABLE`` reads as
+    no article (an extractor that cannot read one layout)."""
+    marker = os.environ.get(MARKER_ENV)
+    if marker and marker in url:
+        return PageResult(Extraction(None, "unreadable (test)", kind=PageKind.OTHER))
+    return analyse_page(body, url, content_type, fetched_at)
+
+
+def slow(body: bytes, url: str, content_type: str | None, fetched_at: dt.datetime) -> PageResult:
+    """The extractor, a second per page (a run long enough to be killed in the middle)."""
+    started = os.environ.get(STARTED_ENV)
+    if started:
+        Path(started).touch()
+    time.sleep(1)
+    return analyse_page(body, url, content_type, fetched_at)
