@@ -1,8 +1,17 @@
-"""``scrapy reextract --into DIR``: the archived pages read again with today's extractor,
-without the network, into a new dataset.
+"""``scrapy reextract``: the archived pages read again with today's extractor, without the
+network, into the dataset's next generation (or a new dataset at ``--into DIR``).
 
-    scrapy reextract --into DIR [--months 2025-05,...] [--sites spacewar.com,...] [--stale]
-                     [-s SMN_OUTPUT=...] [-s NAME=VALUE ...]
+    scrapy reextract [--into DIR] [--months 2025-05,...] [--sites spacewar.com,...] [--stale]
+                     [--wait SECONDS] [-s SMN_OUTPUT=...] [-s NAME=VALUE ...]
+
+Without ``--into`` the result is the dataset's next generation
+(:mod:`crawler.dataset.generations`): built beside the current one without the dataset lock
+(cron runs go on), then, under the lock (waiting up to ``--wait`` seconds for a running
+crawl), the files a crawl published meanwhile are caught up and the link switched in one
+step; readers that opened the old generation keep reading it. A killed run leaves the current
+generation as it was (its unfinished one is removed by the next crawl, verify or compaction);
+a file removed from the current generation meanwhile (quarantined) fails the switch (exit 4:
+run it again). With ``--into DIR``:
 
 A crawl like ``scrapy crawl smn`` (same settings, pipelines, run report, exit codes and last
 line) of the ``smn-archive`` spider (:mod:`crawler.spiders.archive`): its requests are
@@ -28,16 +37,21 @@ written. A re-extraction has no entry points: NO_ENTRY_POINT does not apply.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import UsageError
 
+from crawler.commands.compact import DEFAULT_WAIT, Locked, acquire
 from crawler.commands.crawl import Command as CrawlCommand
 from crawler.crawl_id import crawl_id_of
+from crawler.dataset.files import published_files
+from crawler.dataset.generations import GenerationBuild, prepare
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
 from crawler.dataset.paths import archive_dir, dataset_dir, reports_dir
+from crawler.defaults import get_float
 from crawler.extract import EXTRACTOR_VERSION
 from crawler.offline import OFFLINE_HANDLER
 from crawler.outcome.judge import ExitCode, Outcome, judge
@@ -63,14 +77,25 @@ PROGRESS = "crawler.extensions.reextract_progress.ReextractProgress"
 
 class Command(CrawlCommand):
     def syntax(self) -> str:
-        return "--into DIR [--months YYYY-MM,...] [--sites SITE,...] [--stale] [options]"
+        return "[--into DIR] [--months YYYY-MM,...] [--sites SITE,...] [--stale] [options]"
 
     def short_desc(self) -> str:
         return "Re-extract the archived pages into a new dataset, without the network"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--into", metavar="DIR", help="the new dataset's directory")
+        parser.add_argument(
+            "--into",
+            metavar="DIR",
+            help="write the new dataset to DIR instead of making it the dataset's next generation",
+        )
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=DEFAULT_WAIT,
+            help="seconds to wait for a running crawl's dataset lock (at the start and for"
+            f" the switch; default {DEFAULT_WAIT:.0f})",
+        )
         parser.add_argument("--months", metavar="YYYY-MM,...", help="only pages of these months")
         parser.add_argument("--sites", metavar="SITE,...", help="only pages of these sites")
         parser.add_argument(
@@ -81,18 +106,26 @@ class Command(CrawlCommand):
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
-        if not opts.into:
-            raise UsageError("--into DIR is required", print_help=False)
         settings = self.settings
         assert settings is not None
-        self.into = Path(opts.into)
         source = dataset_dir(settings)
-        if source is not None and self.into.resolve() == source.resolve():
-            raise UsageError(
-                "--into must not be the current dataset (SMN_OUTPUT)", print_help=False
-            )
-        self.building = output.building_dir(self.into, settings["SMN_CRAWL_ID"])
+        self.source = source
+        self.build: GenerationBuild | None = None
+        if opts.into:
+            self.into: Path | None = Path(opts.into)
+            if source is not None and self.into.resolve() == source.resolve():
+                raise UsageError(
+                    "--into must not be the current dataset (SMN_OUTPUT)", print_help=False
+                )
+            self.building = output.building_dir(self.into, settings["SMN_CRAWL_ID"])
+        else:
+            if source is None:
+                raise UsageError("SMN_OUTPUT is empty: no dataset to re-extract", print_help=False)
+            self.into = None
+            # The next generation's directory, made in run(): a placeholder until then.
+            self.building = source
         self.published = False
+        self.wait = float(opts.wait)
         archive = archive_dir(settings)
         reports = reports_dir(settings)
         forced: dict[str, Any] = {
@@ -137,6 +170,9 @@ class Command(CrawlCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args:
             raise UsageError("scrapy reextract takes no spider name", print_help=False)
+        if self.into is None:
+            self._run_generation(opts)
+            return
         problem = output.usable_target(self.into)
         if problem:
             raise UsageError(problem, print_help=False)
@@ -166,6 +202,44 @@ class Command(CrawlCommand):
                 shutil.rmtree(self.building, ignore_errors=True)
             lock.release()
 
+    def _run_generation(self, opts: argparse.Namespace) -> None:
+        """Build the next generation of the dataset beside the current one (no lock held
+        meanwhile: cron runs go on), then switch to it under the lock."""
+        assert self.settings is not None and self.source is not None
+        source = self.source
+        try:
+            with acquire(source, self.wait):
+                prepare(source, get_float(self.settings, "SMN_KEEP_GENERATIONS_HOURS"))
+                for stale in output.remove_stale_builds(source):
+                    logger.info("Removed %s, left by a killed re-extraction", stale)
+            self.build = GenerationBuild.begin(source)
+            # Written beside the dataset, moved into the generation when complete: a path
+            # inside the generations names the dataset itself (generations.stable_path).
+            self.building = output.building_dir(source, self.settings["SMN_CRAWL_ID"])
+            self.building.mkdir()
+        except Locked as exc:
+            self._not_run(
+                self._create_crawler(SmnArchiveSpider.name),
+                Outcome(ExitCode.LOCKED, f"{exc}; this run did nothing"),
+            )
+            return
+        except OSError as exc:
+            if self.build is not None:
+                self.build.abandon()
+            reason = f"cannot start a new generation of {source}: {exc}"
+            self._not_run(
+                self._create_crawler(SmnArchiveSpider.name),
+                Outcome(ExitCode.OUTPUT_ERROR, reason),
+            )
+            return
+        self.settings.set("SMN_OUTPUT", str(self.building), priority=FORCED)
+        try:
+            super().run([SmnArchiveSpider.name], opts)
+        finally:
+            if not self.published:
+                self.build.abandon()
+            shutil.rmtree(self.building, ignore_errors=True)
+
     def _judge(self, crawler: Crawler) -> None:
         run = run_of(crawler)
         stats = crawler.stats
@@ -174,12 +248,13 @@ class Command(CrawlCommand):
             try:
                 if run.opened and judge(stats.get_stats(), crawler.settings).ok:
                     self._complete(crawler, run)
-            except OSError as exc:
+            except (OSError, Locked) as exc:
                 logger.error("Cannot complete the new dataset %s: %s", self.building, exc)
                 stats.set_value("smn/error/output", 1)
             finally:
                 run.close()
-        stats.set_value("smn/reextract/published", str(self.into) if self.published else "")
+        where = self.into if self.into is not None else self.source
+        stats.set_value("smn/reextract/published", str(where) if self.published else "")
         super()._judge(crawler)
 
     def _complete(self, crawler: Crawler, run: ReextractRun) -> None:
@@ -218,9 +293,34 @@ class Command(CrawlCommand):
                 counts=summary,
             ),
         )
-        output.publish(self.building, self.into)
+        if self.into is not None:
+            output.publish(self.building, self.into)
+            self.published = True
+            logger.info("Re-extraction published at %s", self.into)
+            return
+        build = self.build
+        assert build is not None and self.source is not None
+        # Every row of the base was re-extracted or carried over into the new files: none of
+        # its files is kept as it is; one removed meanwhile (quarantined) fails the switch.
+        for file in published_files(self.building):
+            target = build.directory / file.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self.building / file.path, target)
+            build.merged(file.path, run.source.files)
+        os.rename(self.building / output.MANIFEST, build.directory / output.MANIFEST)
+        with acquire(self.source, self.wait):
+            switched = build.commit()
         self.published = True
-        logger.info("Re-extraction published at %s", self.into)
+        stats.set_value("smn/reextract/generation", switched.generation)
+        logger.info(
+            "Re-extraction switched %s to the generation %s (%d files a crawl published "
+            "meanwhile caught up; the previous one, %s, kept %g hours for its readers)",
+            self.source,
+            switched.generation,
+            switched.caught_up,
+            switched.previous,
+            get_float(crawler.settings, "SMN_KEEP_GENERATIONS_HOURS"),
+        )
 
 
 def _pipelines(configured: dict[str, Any]) -> dict[str, Any]:

@@ -68,11 +68,18 @@ class RedisBandStore:
     def _entry(self, doc: str) -> str:
         return f"{self.prefix}:entry:{doc}"
 
-    def candidates(self, keys: Sequence[bytes]) -> set[str]:
+    def candidates(self, keys: Sequence[bytes]) -> dict[str, int]:
         if not keys:
-            return set()
-        members = self.client.sunion([self._band(k) for k in keys])
-        return {m.decode("utf-8") for m in members}  # type: ignore[union-attr]
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.smembers(self._band(key))
+        out: dict[str, int] = {}
+        for members in pipe.execute():
+            for member in members:
+                doc = member.decode("utf-8")
+                out[doc] = out.get(doc, 0) + 1
+        return out
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
         listed = list(docs)

@@ -92,8 +92,8 @@ class StoryEntry:
 class BandStore(Protocol):
     """Where the index lives: band keys -> article ids, article id -> entry."""
 
-    def candidates(self, keys: Sequence[bytes]) -> set[str]:
-        """The ids of the articles filed under any of ``keys``."""
+    def candidates(self, keys: Sequence[bytes]) -> dict[str, int]:
+        """The ids of the articles filed under any of ``keys``, each with how many of them."""
         ...
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
@@ -119,10 +119,11 @@ class MemoryBandStore:
         self._bands: dict[bytes, set[str]] = {}
         self._entries: dict[str, tuple[StoryEntry, Sequence[bytes]]] = {}
 
-    def candidates(self, keys: Sequence[bytes]) -> set[str]:
-        out: set[str] = set()
+    def candidates(self, keys: Sequence[bytes]) -> dict[str, int]:
+        out: dict[str, int] = {}
         for key in keys:
-            out |= self._bands.get(key, set())
+            for doc in self._bands.get(key, ()):
+                out[doc] = out.get(doc, 0) + 1
         return out
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
@@ -167,6 +168,10 @@ class Assignment:
     """The similarity to the closest earlier copy, for a near copy."""
 
 
+MAX_LOADED = 256
+"""At most this many candidates, those sharing the most bands, are read from the store."""
+MAX_COMPARED = 32
+"""Of those within the window, at most this many are compared whole."""
 DEFAULT_THRESHOLD = 0.65
 """See :class:`StoryIndex`; measured in benchmarks/stories.py."""
 
@@ -190,16 +195,23 @@ class StoryIndex:
         the article's own entry (a page indexed by a run that did not publish it) first
         with 1.0."""
         keys = band_keys(sig)
-        found = self.store.entries(self.store.candidates(keys))
+        shared = self.store.candidates(keys)
+        # The most shared bands first: a copy shares most of its bands, a look-alike few.
+        # Bounded, so that a page whose wording a thousand others share (templates, a
+        # replica's synthetic text) costs a few comparisons, not a thousand.
+        ranked = sorted(shared, key=lambda d: (-shared[d], d))[:MAX_LOADED]
+        found = sorted(self.store.entries(ranked), key=lambda e: (-shared.get(e.doc, 0), e.doc))
         scored: list[tuple[float, StoryEntry]] = []
+        compared = 0
         for entry in found:
             if entry.scheme != SCHEME:
                 continue
             if entry.doc == doc:
                 scored.append((2.0, entry))
                 continue
-            if abs(entry.day - day) > self.window_days:
+            if abs(entry.day - day) > self.window_days or compared >= MAX_COMPARED:
                 continue
+            compared += 1
             scored.append((sig.containment(Signature.from_bytes(entry.signature)), entry))
         scored.sort(key=lambda pair: (-pair[0], pair[1].added_at, pair[1].doc))
         return scored

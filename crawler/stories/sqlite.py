@@ -59,14 +59,16 @@ class SqliteBandStore:
             self._db.close()
             raise
 
-    def candidates(self, keys: Sequence[bytes]) -> set[str]:
-        out: set[str] = set()
+    def candidates(self, keys: Sequence[bytes]) -> dict[str, int]:
+        out: dict[str, int] = {}
         for chunk in chunks(keys):
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT DISTINCT doc FROM story_bands WHERE band IN ({marks})", chunk
+                f"SELECT doc, count(*) FROM story_bands WHERE band IN ({marks}) GROUP BY doc",
+                chunk,
             )
-            out.update(doc for (doc,) in rows)
+            for doc, n in rows:
+                out[doc] = out.get(doc, 0) + n
         return out
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:

@@ -229,7 +229,8 @@ def test_damaged_records_are_skipped_counted_and_their_rows_kept(
 
 
 def test_exit_codes(crawled: Crawled, tmp_path: Path) -> None:
-    assert reextract(crawled.dataset).returncode == 2  # no --into
+    empty = reextract(crawled.dataset, settings={"SMN_OUTPUT": ""})
+    assert empty.returncode == 2 and "SMN_OUTPUT is empty" in empty.output
     bad = reextract(crawled.dataset, "--into", str(tmp_path / "x"), "--months", "2025-13")
     assert bad.returncode == 2 and "2025-13" in bad.output
     unknown = reextract(crawled.dataset, "--into", str(tmp_path / "x"), "--sites", "nowhere")
@@ -275,3 +276,38 @@ def test_sigkill_leaves_no_output_and_the_next_run_finishes(
     assert again.returncode == 0, again.output[-3000:]
     assert len(published_rows(into)) == len(crawled.rows) + 1
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".next.reextract-")]
+
+
+def test_without_into_the_result_becomes_the_datasets_next_generation(
+    crawled: Crawled, replica: ReplicaHandle, tmp_path: Path
+) -> None:
+    """The default: the re-extracted dataset is switched in as the next generation of
+    ``output/articles``; a reader that resolved the old one keeps reading it whole."""
+    root = tmp_path / "copy"
+    shutil.copytree(crawled.root, root, symlinks=True)
+    dataset = root / "articles"
+    assert dataset.is_symlink()  # the crawl made the dataset a link to its generation
+    old_generation = dataset.resolve()
+    replica.app.log.clear()
+    run = reextract(dataset, env=replica.proxy_env())
+    assert run.returncode == 0, run.output[-3000:]
+    assert replica.app.log.total == 0
+    assert dataset.resolve() != old_generation
+    old, new = by_key(crawled.rows), by_key(published_rows(dataset))
+    gained = new.keys() - old.keys()
+    assert len(gained) == 1 and MARKER in new[gained.pop()]["url"]
+    for key, row in old.items():
+        assert without(new[key], "crawl_id") == without(row, "crawl_id"), key
+    # The old generation is kept for its readers, whole.
+    assert by_key(published_rows(old_generation)).keys() == old.keys()
+    assert "switched" in run.output and "to the generation" in run.output
+    # A crawl after it knows every page: nothing is fetched again, nothing doubled.
+    again = subprocess.run(
+        crawl_command(replica, dataset)[0],
+        cwd=REPO,
+        env=crawl_command(replica, dataset)[1],
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert by_key(published_rows(dataset)).keys() == new.keys()

@@ -136,7 +136,7 @@ def test_stores_group_alike_and_prune_what_is_old(kind: str, tmp_path: Path) -> 
     assert store.candidates(band_keys(sig))
     # exact copies (the same text) are not indexed: their original stands for them
     assert store.prune(NOW + 1) == len({f.text for f in FIXTURES})
-    assert store.candidates(band_keys(sig)) == set()
+    assert store.candidates(band_keys(sig)) == {}
     store.close()
 
 
