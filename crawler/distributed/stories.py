@@ -23,7 +23,7 @@ from collections.abc import Collection, Sequence
 
 import redis
 
-from crawler.stories.index import StoryEntry
+from crawler.stories.index import StoryEntry, top
 
 _SEP = b"\t"
 
@@ -68,7 +68,7 @@ class RedisBandStore:
     def _entry(self, doc: str) -> str:
         return f"{self.prefix}:entry:{doc}"
 
-    def candidates(self, keys: Sequence[bytes]) -> dict[str, int]:
+    def candidates(self, keys: Sequence[bytes], limit: int) -> dict[str, int]:
         if not keys:
             return {}
         pipe = self.client.pipeline(transaction=False)
@@ -79,7 +79,7 @@ class RedisBandStore:
             for member in members:
                 doc = member.decode("utf-8")
                 out[doc] = out.get(doc, 0) + 1
-        return out
+        return top(out, limit)
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
         listed = list(docs)

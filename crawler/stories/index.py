@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import heapq
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -92,8 +93,9 @@ class StoryEntry:
 class BandStore(Protocol):
     """Where the index lives: band keys -> article ids, article id -> entry."""
 
-    def candidates(self, keys: Sequence[bytes]) -> dict[str, int]:
-        """The ids of the articles filed under any of ``keys``, each with how many of them."""
+    def candidates(self, keys: Sequence[bytes], limit: int) -> dict[str, int]:
+        """The ids of the articles filed under any of ``keys``, each with how many of them:
+        the ``limit`` that share the most (ties by id)."""
         ...
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
@@ -119,12 +121,12 @@ class MemoryBandStore:
         self._bands: dict[bytes, set[str]] = {}
         self._entries: dict[str, tuple[StoryEntry, Sequence[bytes]]] = {}
 
-    def candidates(self, keys: Sequence[bytes]) -> dict[str, int]:
+    def candidates(self, keys: Sequence[bytes], limit: int) -> dict[str, int]:
         out: dict[str, int] = {}
         for key in keys:
             for doc in self._bands.get(key, ()):
                 out[doc] = out.get(doc, 0) + 1
-        return out
+        return top(out, limit)
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
         return [self._entries[d][0] for d in docs if d in self._entries]
@@ -168,7 +170,7 @@ class Assignment:
     """The similarity to the closest earlier copy, for a near copy."""
 
 
-MAX_LOADED = 256
+MAX_LOADED = 64
 """At most this many candidates, those sharing the most bands, are read from the store."""
 MAX_COMPARED = 32
 """Of those within the window, at most this many are compared whole."""
@@ -195,12 +197,11 @@ class StoryIndex:
         the article's own entry (a page indexed by a run that did not publish it) first
         with 1.0."""
         keys = band_keys(sig)
-        shared = self.store.candidates(keys)
         # The most shared bands first: a copy shares most of its bands, a look-alike few.
         # Bounded, so that a page whose wording a thousand others share (templates, a
         # replica's synthetic text) costs a few comparisons, not a thousand.
-        ranked = sorted(shared, key=lambda d: (-shared[d], d))[:MAX_LOADED]
-        found = sorted(self.store.entries(ranked), key=lambda e: (-shared.get(e.doc, 0), e.doc))
+        shared = self.store.candidates(keys, MAX_LOADED)
+        found = sorted(self.store.entries(shared), key=lambda e: (-shared[e.doc], e.doc))
         scored: list[tuple[float, StoryEntry]] = []
         compared = 0
         for entry in found:
@@ -256,6 +257,13 @@ class StoryIndex:
                 band_keys(sig),
             )
         return assignment
+
+
+def top(counts: dict[str, int], limit: int) -> dict[str, int]:
+    """The ``limit`` entries of ``counts`` with the highest counts (ties by key)."""
+    if len(counts) <= limit:
+        return counts
+    return dict(heapq.nsmallest(limit, counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _doc(url: str) -> str:

@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from crawler.stories.index import StoryEntry
+from crawler.stories.index import StoryEntry, top
 from crawler.util.batches import chunks
 
 _SCHEMA = """
@@ -59,17 +59,18 @@ class SqliteBandStore:
             self._db.close()
             raise
 
-    def candidates(self, keys: Sequence[bytes]) -> dict[str, int]:
+    def candidates(self, keys: Sequence[bytes], limit: int) -> dict[str, int]:
         out: dict[str, int] = {}
-        for chunk in chunks(keys):
+        for chunk in chunks(keys):  # one chunk: a signature has 64 bands
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT doc, count(*) FROM story_bands WHERE band IN ({marks}) GROUP BY doc",
-                chunk,
+                f"SELECT doc, count(*) AS n FROM story_bands WHERE band IN ({marks})"
+                " GROUP BY doc ORDER BY n DESC, doc LIMIT ?",
+                [*chunk, limit],
             )
             for doc, n in rows:
                 out[doc] = out.get(doc, 0) + n
-        return out
+        return top(out, limit)
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
         out: list[StoryEntry] = []

@@ -133,10 +133,10 @@ def test_stores_group_alike_and_prune_what_is_old(kind: str, tmp_path: Path) -> 
     base = FIXTURES[0]
     sig = signature(base.text)
     assert sig is not None
-    assert store.candidates(band_keys(sig))
+    assert store.candidates(band_keys(sig), 64)
     # exact copies (the same text) are not indexed: their original stands for them
     assert store.prune(NOW + 1) == len({f.text for f in FIXTURES})
-    assert store.candidates(band_keys(sig)) == {}
+    assert store.candidates(band_keys(sig), 64) == {}
     store.close()
 
 
