@@ -88,7 +88,7 @@ class ReextractStoriesPipeline(StoriesPipeline):
     def open_store(self) -> tuple[BandStore, str]:
         self._scratch = Path(tempfile.mkdtemp(prefix="smn-stories-"))
         path = self._scratch / "stories.sqlite"
-        return SqliteBandStore(path), f"in the scratch file {path}"
+        return SqliteBandStore(path, private=True), f"in the scratch file {path}"
 
     def close_spider(self) -> None:
         super().close_spider()

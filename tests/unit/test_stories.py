@@ -125,9 +125,12 @@ def test_day_is_the_published_date_else_the_fetch_date() -> None:
     assert day_of(None, fetched) == dt.date(2026, 1, 2).toordinal()
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "private"])
 def test_stores_group_alike_and_prune_what_is_old(kind: str, tmp_path: Path) -> None:
-    store = MemoryBandStore() if kind == "memory" else SqliteBandStore(tmp_path / "state.sqlite")
+    path = tmp_path / "state.sqlite"
+    store = (
+        MemoryBandStore() if kind == "memory" else SqliteBandStore(path, private=kind == "private")
+    )
     ids = group_all(StoryIndex(store), FIXTURES)
     assert ids == group_all(StoryIndex(MemoryBandStore()), FIXTURES)
     base = FIXTURES[0]
