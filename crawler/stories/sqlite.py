@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from crawler.stories.index import StoryEntry, top
+from crawler.stories.index import StoryEntry
 from crawler.util.batches import chunks
 
 _SCHEMA = """
@@ -46,6 +46,8 @@ CREATE INDEX IF NOT EXISTS story_bands_doc ON story_bands(doc);
 
 
 PRIVATE_BATCH = 1000
+PER_BAND = 256
+"""At most this many articles of one band are counted as candidates (see candidates)."""
 
 
 class SqliteBandStore:
@@ -73,17 +75,21 @@ class SqliteBandStore:
             raise
 
     def candidates(self, keys: Sequence[bytes], limit: int) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for chunk in chunks(keys):  # one chunk: a signature has 64 bands
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT doc, count(*) AS n FROM story_bands WHERE band IN ({marks})"
-                " GROUP BY doc ORDER BY n DESC, doc LIMIT ?",
-                [*chunk, limit],
-            )
-            for doc, n in rows:
-                out[doc] = out.get(doc, 0) + n
-        return top(out, limit)
+        if not keys:
+            return {}
+        # At most PER_BAND articles of each band: a band that thousands of articles share
+        # (the same stock sentence) says little, and would cost a row per article.
+        arms = " UNION ALL ".join(
+            "SELECT * FROM (SELECT doc FROM story_bands WHERE band = ? LIMIT ?)" for _ in keys
+        )
+        params: list[object] = []
+        for key in keys:
+            params += [key, PER_BAND]
+        rows = self._db.execute(
+            f"SELECT doc, count(*) AS n FROM ({arms}) GROUP BY doc ORDER BY n DESC, doc LIMIT ?",
+            [*params, limit],
+        )
+        return dict(rows.fetchall())
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
         out: list[StoryEntry] = []
