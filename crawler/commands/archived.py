@@ -15,13 +15,13 @@ its last use, then answers from SQLite.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.archive.index import ArchiveIndex, read_record
 from crawler.dataset.paths import archive_dir
+from crawler.util.command import ProjectCommand
 
 if TYPE_CHECKING:
     import argparse
@@ -30,11 +30,7 @@ if TYPE_CHECKING:
     from crawler.archive.index import IndexEntry
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "[options] URL"
 

@@ -19,9 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.dataset.compaction import Compaction, Compactor, compact, count_rows, pause_at
@@ -39,6 +38,7 @@ from crawler.dataset.paths import dataset_dir
 from crawler.dataset.quarantine import quarantine_dir
 from crawler.defaults import default, get_float, get_int, get_str
 from crawler.outcome.judge import ExitCode
+from crawler.util.command import ProjectCommand
 
 if TYPE_CHECKING:
     import argparse
@@ -64,14 +64,7 @@ def acquire(dataset: Path, wait: float) -> DatasetLock:
             time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
-    def syntax(self) -> str:
-        return "[options]"
-
+class Command(ProjectCommand):
     def short_desc(self) -> str:
         return "Merge the dataset's small files (SMN_OUTPUT) into a new generation"
 

@@ -23,9 +23,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.dataset.paths import dataset_dir, reports_dir, state_path
@@ -39,6 +38,7 @@ from crawler.outcome.layout_watch import (
     is_off,
     recent_coverage,
 )
+from crawler.util.command import ProjectCommand
 
 if TYPE_CHECKING:
     import argparse
@@ -46,11 +46,7 @@ if TYPE_CHECKING:
 DAY = 86_400.0
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
+class Command(ProjectCommand):
     def syntax(self) -> str:
         return "[--days N] [--ack SITE ...]"
 

@@ -80,7 +80,7 @@ class Command(CrawlCommand):
         return "[--into DIR] [--months YYYY-MM,...] [--sites SITE,...] [--stale] [options]"
 
     def short_desc(self) -> str:
-        return "Re-extract the archived pages into a new dataset, without the network"
+        return "Re-extract the archived pages, no network: the dataset's next generation"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.dataset.files import published_files
@@ -35,19 +34,13 @@ from crawler.dataset.paths import dataset_dir
 from crawler.dataset.quarantine import quarantine, quarantine_dir, verify_file
 from crawler.defaults import get_float
 from crawler.outcome.judge import ExitCode
+from crawler.util.command import ProjectCommand
 
 if TYPE_CHECKING:
     import argparse
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
-
-    def syntax(self) -> str:
-        return "[options]"
-
+class Command(ProjectCommand):
     def short_desc(self) -> str:
         return "Read every file of the dataset (SMN_OUTPUT) in full; quarantine damaged ones"
 
