@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from crawler.stories.index import StoryEntry
+from crawler.stories.index import StoryEntry, top
 from crawler.util.batches import chunks
 
 _SCHEMA = """
@@ -45,22 +45,32 @@ CREATE INDEX IF NOT EXISTS story_bands_doc ON story_bands(doc);
 """
 
 
+BATCH = 200
 PRIVATE_BATCH = 1000
-PER_BAND = 256
+PER_BAND = 32
 """At most this many articles of one band are counted as candidates (see candidates)."""
 
 
 class SqliteBandStore:
     """A :class:`~crawler.stories.index.BandStore` in an SQLite file (WAL, like the state).
 
+    Additions wait in memory (and answer lookups from there) and are written
+    :data:`BATCH` at a time (:data:`PRIVATE_BATCH` for a private file) in one transaction:
+    one each cost a commit that rewrites a page per band, which took a third of a crawl's
+    main-process time on the replica. A crash loses the entries not yet written: copies met
+    later start stories of their own, as after a pruned entry. The write lock is held only for
+    those short transactions, so the incremental state's own writes (another connection on the
+    same file) are never held up.
+
     ``private``: a file no other process opens and no crash needs (a re-extraction's
-    scratch index): no journal, and additions committed :data:`PRIVATE_BATCH` at a time
-    instead of one transaction each (a third of a re-extraction's time went to those)."""
+    scratch index): no journal."""
 
     def __init__(self, path: Path, *, private: bool = False) -> None:
         self.path = path
         self.private = private
-        self._uncommitted = 0
+        self.batch = PRIVATE_BATCH if private else BATCH
+        self._waiting: dict[str, tuple[StoryEntry, Sequence[bytes]]] = {}
+        self._waiting_bands: dict[bytes, set[str]] = {}
         self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         try:
             if private:
@@ -89,11 +99,15 @@ class SqliteBandStore:
             f"SELECT doc, count(*) AS n FROM ({arms}) GROUP BY doc ORDER BY n DESC, doc LIMIT ?",
             [*params, limit],
         )
-        return dict(rows.fetchall())
+        out = {doc: n for doc, n in rows if doc not in self._waiting}
+        for key in keys:
+            for doc in self._waiting_bands.get(key, ()):
+                out[doc] = out.get(doc, 0) + 1
+        return top(out, limit)
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
-        out: list[StoryEntry] = []
-        for chunk in chunks(docs):
+        out = [self._waiting[d][0] for d in docs if d in self._waiting]
+        for chunk in chunks([d for d in docs if d not in self._waiting]):
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
                 "SELECT doc, story_id, first_url, day, signature, added_at, scheme"
@@ -104,24 +118,32 @@ class SqliteBandStore:
         return out
 
     def add(self, entry: StoryEntry, keys: Sequence[bytes]) -> None:
-        db = self._db
-        if self.private:
-            if not db.in_transaction:
-                db.execute("BEGIN")
-            self._add(entry, keys)
-            self._uncommitted += 1
-            if self._uncommitted >= PRIVATE_BATCH:
-                db.execute("COMMIT")
-                self._uncommitted = 0
+        before = self._waiting.pop(entry.doc, None)
+        if before is not None:
+            for key in before[1]:
+                self._waiting_bands.get(key, set()).discard(entry.doc)
+        self._waiting[entry.doc] = (entry, keys)
+        for key in keys:
+            self._waiting_bands.setdefault(key, set()).add(entry.doc)
+        if len(self._waiting) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the waiting additions in one transaction."""
+        if not self._waiting:
             return
+        db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            self._add(entry, keys)
+            for entry, keys in self._waiting.values():
+                self._add(entry, keys)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        self._waiting.clear()
+        self._waiting_bands.clear()
 
     def _add(self, entry: StoryEntry, keys: Sequence[bytes]) -> None:
         db = self._db
@@ -146,10 +168,8 @@ class SqliteBandStore:
         )
 
     def prune(self, before: float) -> int:
+        self.flush()
         db = self._db
-        if db.in_transaction:  # a private store's batch
-            db.execute("COMMIT")
-            self._uncommitted = 0
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute(
@@ -166,6 +186,7 @@ class SqliteBandStore:
         return gone
 
     def close(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("COMMIT")
-        self._db.close()
+        try:
+            self.flush()
+        finally:
+            self._db.close()

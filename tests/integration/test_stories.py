@@ -50,14 +50,19 @@ def assign(store: BandStore, f: StoryFixture) -> Any:
 def test_a_copy_met_by_another_connection_joins_the_first_copys_story(
     open_store: Callable[[], BandStore],
 ) -> None:
-    worker_a, worker_b = open_store(), open_store()
+    # One run (or worker) after the other: a SQLite state is one crawl's at a time (the
+    # dataset lock), and its index writes what it holds when the run closes.
+    worker_a = open_store()
     try:
         first = assign(worker_a, FIXTURES["g04-base"])
         lookalike = assign(worker_a, FIXTURES["l-followup-isro"])
+    finally:
+        worker_a.close()
+    worker_b = open_store()
+    try:
         copy = assign(worker_b, FIXTURES["g04-combo"])
         other = assign(worker_b, FIXTURES["g04-first"])
     finally:
-        worker_a.close()
         worker_b.close()
     assert copy.story_id == first.story_id == other.story_id
     assert copy.near_duplicate_of == FIXTURES["g04-base"].url
