@@ -41,7 +41,6 @@ def readings(sites: int, pages: int, run: int) -> list[PageReading]:
             known=True,
             article=True,
             layout="classic",
-            published="2026-12-01",
         )
         for i in range(pages)
     ]

@@ -17,7 +17,6 @@ written.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -37,6 +36,7 @@ from crawler.outcome.layout_watch import (
     acknowledge,
     is_off,
     recent_coverage,
+    when,
 )
 from crawler.util.command import ProjectCommand
 
@@ -130,7 +130,7 @@ def acknowledge_sites(
         after = acknowledge(watch, window, now)
         store.set_site_watch(site, after)
         lines.append(
-            f"{site}: acknowledged (fired since {_when(watch.fired_since)}: {watch.reason}); "
+            f"{site}: acknowledged (fired since {_shown(watch.fired_since)}: {watch.reason}); "
             f"usual layouts now {', '.join(after.layouts) or 'none'}. Runs no longer fail on "
             "it; it stays in the report until it reads normally again."
         )
@@ -217,9 +217,9 @@ def site_line(
     )
     implausible = sum(len(r.implausible) for r in window)
     if watch.fired:
-        state = f"FIRED since {_when(watch.fired_since)}: {watch.reason}"
+        state = f"FIRED since {_shown(watch.fired_since)}: {watch.reason}"
         if watch.acknowledged_at is not None:
-            state = f"acknowledged {_when(watch.acknowledged_at)}; " + state
+            state = f"acknowledged {_shown(watch.acknowledged_at)}; " + state
     else:
         state = "ok"
     layouts = ", ".join(watch.layouts) or "none learnt"
@@ -236,7 +236,5 @@ def _short(name: str) -> str:
     return _SHORT.get(name, name)
 
 
-def _when(epoch: float | None) -> str:
-    if epoch is None:
-        return "-"
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _shown(epoch: float | None) -> str:
+    return when(epoch) or "-"

@@ -41,8 +41,6 @@ class PageReading:
     """An article record was made of it (by a known layout or the fallback)."""
     layout: str | None = None
     """The layout that read it ("classic", "modern", "legacy", "fallback"), or None."""
-    published: str | None = None
-    """The record's ``published_date`` (ISO), None without one."""
     missing: tuple[str, ...] = ()
     """Watched fields the record lacks (all of them when there is no record)."""
     implausible: tuple[str, ...] = ()

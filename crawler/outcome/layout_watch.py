@@ -248,15 +248,15 @@ class SiteVerdict:
         return self.watch.fired and self.watch.acknowledged_at is None
 
     def describe(self) -> str:
-        since = _when(self.watch.fired_since)
+        since = when(self.watch.fired_since)
         phrase = f"{self.site}: {self.watch.reason}"
         return phrase + (f" (since {since})" if since else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "fired": self.fired,
-            "fired_since": _when(self.watch.fired_since),
-            "acknowledged_at": _when(self.watch.acknowledged_at),
+            "fired_since": when(self.watch.fired_since),
+            "acknowledged_at": when(self.watch.acknowledged_at),
             "reason": self.watch.reason or None,
             "problems_now": list(self.problems),
             "evidence": self.evidence,
@@ -427,7 +427,7 @@ def _describe_change(
 ) -> str:
     """The phrase of a change: how many pages in a row, read how, since when."""
     how = _how(streak, usual)
-    since = f"since {_when(last_usual)}" if last_usual is not None else "in the window"
+    since = f"since {when(last_usual)}" if last_usual is not None else "in the window"
     return (
         f"{len(streak)} article pages in a row not read as before ({how}; none "
         f"read as usual {since})"
@@ -532,7 +532,8 @@ def watch_layout(stats: Stats, rules: LayoutRules | None = None) -> LayoutWatch:
     )
 
 
-def _when(epoch: float | None) -> str | None:
+def when(epoch: float | None) -> str | None:
+    """``2026-12-05 06:00 UTC`` for epoch seconds, None for None."""
     if epoch is None:
         return None
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

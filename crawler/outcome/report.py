@@ -39,7 +39,7 @@ from crawler.outcome.judge import (
     records_lost,
 )
 from crawler.outcome.layout_watch import UNREAD_STAT, watch_layout
-from crawler.outcome.stats import Stats, count, counts_under
+from crawler.outcome.stats import Stats, count, counts_under, listed
 from crawler.protocol import NOT_JUDGED_STAT, SITE_STATS_PREFIX
 
 
@@ -179,24 +179,14 @@ def _unread(stats: Stats) -> dict[str, Any]:
         for key in stats
         if key.startswith(SITE_STATS_PREFIX) and key.endswith("/unread")
     }
-    listed = stats.get(UNREAD_STAT)
-    pages = [
-        {k: str(entry.get(k) or "") for k in ("url", "site", "reason")}
-        for entry in (listed if isinstance(listed, list | tuple) else ())
-        if isinstance(entry, Mapping)
-    ]
+    pages = listed(stats, UNREAD_STAT, ("url", "site", "reason"))
     return {"count": sum(by_site.values()), "by_site": by_site, "pages": pages}
 
 
 def _not_judged(stats: Stats) -> dict[str, Any]:
     """Pages the extraction could not judge (a worker's time or memory limit, a crash, an
     empty or binary answer): asked again by the next run."""
-    listed = stats.get(NOT_JUDGED_STAT)
-    pages = [
-        {k: str(entry.get(k) or "") for k in ("url", "reason")}
-        for entry in (listed if isinstance(listed, list | tuple) else ())
-        if isinstance(entry, Mapping)
-    ]
+    pages = listed(stats, NOT_JUDGED_STAT, ("url", "reason"))
     return {"count": count(stats, "smn/pages/not_judged"), "pages": pages}
 
 

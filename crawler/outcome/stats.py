@@ -1,15 +1,43 @@
-"""Reading a crawl's stats dict: counts by key and by key prefix.
+"""Reading a crawl's stats dict: counts by key and by key prefix, and the short lists of
+pages some components keep there for the report (:func:`add_listed`, :func:`listed`).
 
-Stats values are whatever components put there (ints, floats, datetimes, None); these helpers
-read counts only, so a missing or non-numeric value counts as 0.
+Stats values are whatever components put there (ints, floats, datetimes, None, lists); the
+count helpers read counts only, so a missing or non-numeric value counts as 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 Stats = Mapping[str, Any]
+
+
+class StatsValues(Protocol):
+    def get_value(self, key: str, default: Any = None) -> Any: ...
+
+    def set_value(self, key: str, value: Any) -> None: ...
+
+
+def add_listed(stats: StatsValues, key: str, entry: Mapping[str, str], limit: int) -> None:
+    """Append ``entry`` to the list under ``key``, which keeps the first ``limit`` (the
+    report names them; a count elsewhere says how many there were)."""
+    listed = stats.get_value(key)
+    if not isinstance(listed, list):
+        listed = []
+        stats.set_value(key, listed)
+    if len(listed) < limit:
+        listed.append(dict(entry))
+
+
+def listed(stats: Stats, key: str, fields: Sequence[str]) -> list[dict[str, str]]:
+    """The entries of the list under ``key``, each with ``fields`` as strings."""
+    value = stats.get(key)
+    return [
+        {name: str(entry.get(name) or "") for name in fields}
+        for entry in (value if isinstance(value, list | tuple) else ())
+        if isinstance(entry, Mapping)
+    ]
 
 
 def count(stats: Stats, key: str) -> int:

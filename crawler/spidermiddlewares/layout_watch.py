@@ -45,6 +45,7 @@ from crawler.outcome.layout_watch import (
     judge_site,
     site_counts,
 )
+from crawler.outcome.stats import add_listed
 from crawler.protocol import (
     ENTRY_ARTICLE_LINKS_META,
     PAGE_FIELDS_META,
@@ -136,9 +137,6 @@ class LayoutWatchCounts:
                 known=known,
                 article=article is not None,
                 layout=layout if isinstance(layout, str) else None,
-                published=article.published_date.isoformat()
-                if article is not None and article.published_date
-                else None,
                 missing=missing,
                 implausible=tuple(response.meta.get(PAGE_FIELDS_META) or ()),
             )
@@ -159,12 +157,8 @@ class LayoutWatchCounts:
         logger.info("Article page gave no article (%s): <%s>", reason, url)
         if key not in self.unread:
             self.unread[key] = UnreadPage(key, url, site, reason, EXTRACTOR_VERSION, now, now)
-        listed = self.stats.get_value(UNREAD_STAT)
-        if not isinstance(listed, list):
-            listed = []
-            self.stats.set_value(UNREAD_STAT, listed)
-        if len(listed) < UNREAD_LISTED:
-            listed.append({"url": url, "site": site, "reason": reason})
+        entry = {"url": url, "site": site, "reason": reason}
+        add_listed(self.stats, UNREAD_STAT, entry, UNREAD_LISTED)
 
     # -- the close -------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from crawler.network.urls import (
     looks_like_feed,
     site_domain,
 )
+from crawler.outcome.stats import add_listed
 from crawler.protocol import (
     ENTRY_ARTICLE_LINKS_META,
     ENTRY_META,
@@ -285,14 +286,9 @@ class SmnSpider(scrapy.Spider):
         that died; an empty, binary or monstrous answer): counted and listed for the report;
         it stays pending, so the next run asks for it again."""
         self._inc("smn/pages/not_judged")
-        stats = self.crawler.stats
-        assert stats is not None
-        listed = stats.get_value(NOT_JUDGED_STAT)
-        if not isinstance(listed, list):
-            listed = []
-            stats.set_value(NOT_JUDGED_STAT, listed)
-        if len(listed) < NOT_JUDGED_LISTED:
-            listed.append({"url": url, "reason": reason})
+        assert self.crawler.stats is not None
+        entry = {"url": url, "reason": reason}
+        add_listed(self.crawler.stats, NOT_JUDGED_STAT, entry, NOT_JUDGED_LISTED)
 
     def _count_fields(self, site: str | None, extraction: Extraction) -> None:
         """``smn/fields/implausible/<field>`` and ``smn/fields/disagree/<field>``, also per

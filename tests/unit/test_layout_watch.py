@@ -33,7 +33,6 @@ def page(
     *,
     missing: tuple[str, ...] = (),
     implausible: tuple[str, ...] = (),
-    published: str | None = "2026-12-01",
 ) -> PageReading:
     article = layout is not None
     return PageReading(
@@ -46,7 +45,6 @@ def page(
         layout=layout,
         missing=missing if article else ("title", "text", "published_date", "dateline", "byline"),
         implausible=implausible,
-        published=published if article else None,
     )
 
 
@@ -122,7 +120,7 @@ def test_an_empty_entry_point_fires_and_clears_when_it_links_again() -> None:
 
 def test_a_run_that_reads_normally_teaches_its_layouts() -> None:
     # SpaceDaily: the archive on the classic layout, new posts on the modern platform.
-    first = [page(1, 0, "modern"), page(1, 1), page(1, 2, "legacy", published="2004-03-02")]
+    first = [page(1, 0, "modern"), page(1, 1), page(1, 2, "legacy")]
     assert learnt_layouts(first) == {"classic", "legacy", "modern"}
     verdict = run_judge(first, SiteWatch(), 1)
     assert verdict.watch.layouts == ("classic", "legacy", "modern")
