@@ -151,6 +151,7 @@ def reextract(root: Path, timeout: float) -> dict[str, float]:
         "elapsed": elapsed,
         "wall": result.wall_s,
         "read_share": done["read_seconds"] / elapsed,
+        "read_wall_share": done.get("read_wall_seconds", 0.0) / elapsed,
         "main_hwm_mb": result.usage.main_hwm_mb,
         "tree_pss_mb": result.usage.tree_peak_pss_mb,
         "cpu_main": result.usage.main_cpu_s,

@@ -109,7 +109,8 @@ def stored_headers(headers: Sequence[tuple[str, str]], body_length: int) -> list
     docstring)."""
     out: list[tuple[str, str]] = []
     length_seen = False
-    for name, value in headers:
+    for raw_name, value in headers:
+        name = _token(raw_name)
         lowered = name.lower()
         if lowered == "transfer-encoding":
             out.append(("X-Crawler-Transfer-Encoding", value))
@@ -126,6 +127,20 @@ def stored_headers(headers: Sequence[tuple[str, str]], body_length: int) -> list
     ):
         out.append(("Content-Length", str(body_length)))
     return out
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _token(name: str) -> str:
+    """A header name as HTTP allows it: a server's name with other bytes (``X-Café``) has
+    them percent-encoded (warcio cannot write them, and a record must not be lost for it)."""
+    if _TOKEN.fullmatch(name):
+        return name
+    return "".join(
+        chr(byte) if _TOKEN.fullmatch(chr(byte)) and byte != 0x25 else f"%{byte:02X}"
+        for byte in name.encode("latin-1", "replace")
+    )
 
 
 def _reason(status: int) -> str:

@@ -8,9 +8,12 @@ Keys (``<p>`` is the state prefix, ``<crawl>:state``: kept across crawls, delete
 
 * ``<p>:story:entry:<doc>``: string, the entry (story id, day, added time, scheme, first copy's
   URL, then the signature's bytes), expiring ``keep_days`` after it was written;
-* ``<p>:story:band:<hex key>``: set of the article ids filed under the band key, its expiry
-  renewed on every add (a set outlives the last entry it names by at most ``keep_days``, and
-  ids of expired entries are skipped on read).
+* ``<p>:story:post:<hex key>``: sorted set of the article ids filed under the band key,
+  scored by their day (a lookup reads those of the window only), its expiry renewed on every
+  add (a set outlives the last entry it names by at most ``keep_days``, and ids of expired
+  entries are skipped on read);
+* ``<p>:story:postings``: set once the entries of an older crawler (whose ``band:`` sets had
+  hashed keys and no day) were filed under the current keys, on a worker's first lookup.
 
 Pruning is Redis's expiry. Two workers that index copies of one story within the same few
 milliseconds may both find nothing and start two stories: the read and the write of one
@@ -20,10 +23,12 @@ article are two round trips, not one transaction.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import redis
 
-from crawler.stories.index import StoryEntry, top
+from crawler.stories.index import PER_BAND, StoryEntry, band_keys, top
+from crawler.stories.signature import Signature
 
 _SEP = b"\t"
 
@@ -55,6 +60,7 @@ class RedisBandStore:
         self.client = client
         self.prefix = f"{prefix}:story"
         self.keep_seconds = max(1, int(keep_days * 86_400))
+        self._current = False
 
     @classmethod
     def from_url(cls, url: str, prefix: str, *, keep_days: float) -> RedisBandStore:
@@ -63,17 +69,45 @@ class RedisBandStore:
         return cls(client, prefix, keep_days=keep_days)
 
     def _band(self, key: bytes) -> str:
-        return f"{self.prefix}:band:{key.hex()}"
+        return f"{self.prefix}:post:{key.hex()}"
 
     def _entry(self, doc: str) -> str:
         return f"{self.prefix}:entry:{doc}"
 
-    def candidates(self, keys: Sequence[bytes], limit: int) -> dict[str, int]:
+    def _rebuild_old_bands(self) -> None:
+        """File entries written by an older crawler under the current keys (idempotent: two
+        workers doing it at once file the same members)."""
+        marker = f"{self.prefix}:postings"
+        if self.client.exists(marker):
+            self._current = True
+            return
+        for name in self.client.scan_iter(match=f"{self.prefix}:entry:*", count=500):
+            doc = name.decode("utf-8").rsplit(":entry:", 1)[1]
+            value = self.client.get(name)
+            if not isinstance(value, bytes):
+                continue  # expired meanwhile
+            entry = unpack(doc, value)
+            try:
+                keys = band_keys(Signature.from_bytes(entry.signature))
+            except ValueError:
+                continue  # another scheme's signature: never compared anyway
+            self._file(self.client.pipeline(transaction=True), entry, keys).execute()
+        for name in self.client.scan_iter(match=f"{self.prefix}:band:*", count=500):
+            self.client.delete(name)
+        self.client.set(marker, b"1")
+        self._current = True
+
+    def candidates(
+        self, keys: Sequence[bytes], days: tuple[int, int], limit: int
+    ) -> dict[str, int]:
         if not keys:
             return {}
+        if not self._current:
+            self._rebuild_old_bands()
+        first, last = days
         pipe = self.client.pipeline(transaction=False)
         for key in keys:
-            pipe.smembers(self._band(key))
+            pipe.zrangebyscore(self._band(key), first, last, start=0, num=PER_BAND)
         out: dict[str, int] = {}
         for members in pipe.execute():
             for member in members:
@@ -93,13 +127,15 @@ class RedisBandStore:
         ]
 
     def add(self, entry: StoryEntry, keys: Sequence[bytes]) -> None:
-        pipe = self.client.pipeline(transaction=True)
+        self._file(self.client.pipeline(transaction=True), entry, keys).execute()
+
+    def _file(self, pipe: Any, entry: StoryEntry, keys: Sequence[bytes]) -> Any:
         pipe.set(self._entry(entry.doc), pack(entry), ex=self.keep_seconds)
         for key in keys:
             band = self._band(key)
-            pipe.sadd(band, entry.doc)
+            pipe.zadd(band, {entry.doc: entry.day})
             pipe.expire(band, self.keep_seconds)
-        pipe.execute()
+        return pipe
 
     def prune(self, before: float) -> int:
         return 0  # Redis expires entries and bands

@@ -2,13 +2,15 @@
 
 First of the downloader middlewares (10): a request carrying
 :data:`~crawler.protocol.ARCHIVED_RECORD_META` (filename, offset, length) gets the response
-record there (:func:`crawler.archive.index.read_record`: its body with the
-Content-Encoding undone, as the crawl extracted from) and never goes further; the response
-passes every middleware's ``process_response`` like a downloaded one. Its headers are the
-stored ones without ``Content-Encoding`` (the body is decoded: the decompression middleware
-has nothing to do), ``Transfer-Encoding`` and the archive's ``X-Crawler-*`` notes; a
-``Content-Length`` (the decoded body's) only when the server declared one, for the spider
-judges an answer without one that ends short of ``</html>`` as cut off. The response carries
+record there (:class:`crawler.archive.index.RecordReader`: its body as it came off the
+wire) and never goes further; the response passes every middleware's ``process_response``
+like a downloaded one, so Scrapy's decompression middleware undoes its Content-Encoding
+exactly as it did in the crawl (gzip, x-gzip, deflate, br, several in a row, a stream cut
+short: the same bytes, or the same error). Its headers are the stored ones without
+``Transfer-Encoding`` and the archive's ``X-Crawler-*`` notes; a ``Content-Length`` (the
+stored body's) only when the server declared one, for the spider judges an answer without
+one that ends short of ``</html>`` as cut off. (A body stored chunked, by another tool, comes
+decoded whole, without its ``Content-Encoding``.) The response carries
 the record's ``WARC-Date`` (:data:`~crawler.protocol.FETCHED_AT_META`: the row's
 ``fetched_at``) and its location (:data:`~crawler.protocol.WARC_RECORD_META`: the row's
 ``warc_*`` fields).
@@ -17,8 +19,10 @@ A record that cannot be read (a truncated or corrupted file, a missing one) is s
 logged at WARNING, counted (``smn/reextract/damaged_records``), listed (the first 200, in
 ``smn/reextract/damaged_list``) and the request dropped (IgnoreRequest); never fatal.
 
-Stats: ``smn/reextract/records_read``, ``smn/reextract/read_seconds`` (the time spent
-reading records, for the benchmark's share).
+Stats: ``smn/reextract/records_read``; ``smn/reextract/read_seconds``, the CPU time the
+reading of records took (the reactor thread's), and ``smn/reextract/read_wall_seconds``, the
+time it took on the clock (with the moments the thread waited for the GIL while the
+extraction pool's threads held it), for the benchmark's shares.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Self
 
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
-from crawler.archive.index import read_record
+from crawler.archive.index import RecordReader
 from crawler.archive.writer import RecordLocation
 from crawler.dataset.paths import archive_dir
 from crawler.network.urls import url_key
@@ -50,7 +55,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DAMAGED_LISTED = 200
-_DROPPED = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+_DROPPED = frozenset({"transfer-encoding", "content-length"})
 
 
 def parse_warc_date(value: str) -> dt.datetime:
@@ -58,8 +63,11 @@ def parse_warc_date(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
 
 
-def replay_headers(stored: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:
-    """The response headers a re-extraction's response gets (see the module docstring)."""
+def replay_headers(
+    stored: list[tuple[str, str]], body_length: int, *, decoded: bool = False
+) -> list[tuple[str, str]]:
+    """The response headers a re-extraction's response gets (see the module docstring);
+    ``decoded``: the body comes with its Content-Encoding undone."""
     names = {name.lower() for name, _ in stored}
     declared = "x-crawler-content-length" in names or (
         "content-length" in names and "x-crawler-transfer-encoding" not in names
@@ -67,7 +75,9 @@ def replay_headers(stored: list[tuple[str, str]], body_length: int) -> list[tupl
     headers = [
         (name, value)
         for name, value in stored
-        if name.lower() not in _DROPPED and not name.lower().startswith("x-crawler-")
+        if name.lower() not in _DROPPED
+        and not name.lower().startswith("x-crawler-")
+        and not (decoded and name.lower() == "content-encoding")
     ]
     if declared:
         headers.append(("Content-Length", str(body_length)))
@@ -80,10 +90,16 @@ class ArchiveReplayMiddleware:
     def __init__(self, crawler: Crawler, root: Path) -> None:
         self.crawler = crawler
         self.root = root
+        self.reader = RecordReader(root)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, archive_dir(crawler.settings))
+        middleware = cls(crawler, archive_dir(crawler.settings))
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def spider_closed(self) -> None:
+        self.reader.close()
 
     @property
     def stats(self) -> StatsCollector:
@@ -95,9 +111,9 @@ class ArchiveReplayMiddleware:
         if where is None:
             return None  # on to the offline download handler, which refuses it
         filename, offset, length = where
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
-            page = read_record(self.root, filename, offset, length)
+            page = self.reader.read(filename, offset, length, decode=False)
             status = int(page.status_line.split()[1])
             fetched_at = parse_warc_date(page.date)
         except (OSError, ValueError, IndexError, EOFError) as exc:
@@ -107,14 +123,12 @@ class ArchiveReplayMiddleware:
             self._damaged(request.url, filename, offset, exc)
             raise IgnoreRequest(f"damaged WARC record: {exc!r}") from None
         finally:
-            spent = self.stats.get_value("smn/reextract/read_seconds", 0.0)
-            self.stats.set_value(
-                "smn/reextract/read_seconds", spent + time.perf_counter() - started
-            )
+            self._spent("smn/reextract/read_seconds", time.thread_time() - cpu)
+            self._spent("smn/reextract/read_wall_seconds", time.perf_counter() - started)
         self.stats.inc_value("smn/reextract/records_read")
         request.meta[FETCHED_AT_META] = fetched_at
         request.meta[WARC_RECORD_META] = RecordLocation(filename, offset, length)
-        headers = Headers(replay_headers(page.headers, len(page.body)))
+        headers = Headers(replay_headers(page.headers, len(page.body), decoded=page.decoded))
         response_class = responsetypes.from_args(headers=headers, url=page.url, body=page.body)
         return response_class(
             url=page.url,
@@ -125,6 +139,9 @@ class ArchiveReplayMiddleware:
             flags=["archived"],
             protocol=page.status_line.split()[0],
         )
+
+    def _spent(self, stat: str, seconds: float) -> None:
+        self.stats.set_value(stat, self.stats.get_value(stat, 0.0) + seconds)
 
     def _damaged(self, url: str, filename: str, offset: int, exc: Any) -> None:
         logger.warning(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -90,6 +91,9 @@ def _query_encoding(query: str) -> str:
     return "latin-1" if query.isascii() else "utf-8"
 
 
+# A page's URL is keyed several times on its way (request, dedup, story, state, report):
+# remembered for the last few thousand, it is worked out once.
+@functools.lru_cache(maxsize=4096)
 def url_key(url: str) -> str:
     """The page's identity: percent-encoding, scheme, ``www.``, trailing slash, tracking
     parameters, fragment and parameter order do not change it (``www.`` does on hosts where

@@ -152,6 +152,7 @@ def _reextract(stats: Stats) -> dict[str, Any] | None:
         "kept": counts_under(stats, "smn/reextract/kept"),
         "damaged": stats.get("smn/reextract/damaged_list") or [],
         "read_seconds": round(float(stats.get("smn/reextract/read_seconds") or 0.0), 3),
+        "read_wall_seconds": round(float(stats.get("smn/reextract/read_wall_seconds") or 0.0), 3),
         "published": stats.get("smn/reextract/published") or None,
     }
 

@@ -41,16 +41,12 @@ ROWS = PERMUTATIONS // BANDS
 
 
 def band_keys(sig: Signature) -> list[bytes]:
-    """One 8-byte key per band (the band's number is hashed in: equal values in different
-    bands are not a match)."""
+    """One key per band: the band's number, then its :data:`ROWS` values as stored (9 bytes;
+    equal values in different bands are not a match). Not hashed: 64 hashes an article cost
+    a tenth of the index's time, and the key is barely longer."""
     raw = sig.to_bytes()[4:]
     width = 4 * ROWS
-    return [
-        hashlib.blake2b(
-            bytes([band]) + raw[band * width : (band + 1) * width], digest_size=8
-        ).digest()
-        for band in range(BANDS)
-    ]
+    return [bytes((band,)) + raw[band * width : (band + 1) * width] for band in range(BANDS)]
 
 
 def story_id_of(url: str) -> str:
@@ -91,11 +87,15 @@ class StoryEntry:
 
 
 class BandStore(Protocol):
-    """Where the index lives: band keys -> article ids, article id -> entry."""
+    """Where the index lives: band keys -> article ids (with their day), article id ->
+    entry."""
 
-    def candidates(self, keys: Sequence[bytes], limit: int) -> dict[str, int]:
-        """The ids of the articles filed under any of ``keys``, each with how many of them:
-        the ``limit`` that share the most (ties by id)."""
+    def candidates(
+        self, keys: Sequence[bytes], days: tuple[int, int], limit: int
+    ) -> dict[str, int]:
+        """The ids of the articles filed under any of ``keys`` whose day is within ``days``
+        (first, last), each with how many of the keys: the ``limit`` that share the most
+        (ties by id). At most :data:`PER_BAND` articles of one key are counted."""
         ...
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
@@ -118,13 +118,21 @@ class MemoryBandStore:
     """A :class:`BandStore` in a dict: one run, no state."""
 
     def __init__(self) -> None:
-        self._bands: dict[bytes, set[str]] = {}
+        self._bands: dict[bytes, dict[str, int]] = {}
+        """Band key -> {article id: its day}."""
         self._entries: dict[str, tuple[StoryEntry, Sequence[bytes]]] = {}
 
-    def candidates(self, keys: Sequence[bytes], limit: int) -> dict[str, int]:
+    def candidates(
+        self, keys: Sequence[bytes], days: tuple[int, int], limit: int
+    ) -> dict[str, int]:
+        first, last = days
         out: dict[str, int] = {}
         for key in keys:
-            for doc in self._bands.get(key, ()):
+            filed = self._bands.get(key)
+            if not filed:
+                continue
+            within = sorted(doc for doc, day in filed.items() if first <= day <= last)
+            for doc in within[:PER_BAND]:
                 out[doc] = out.get(doc, 0) + 1
         return top(out, limit)
 
@@ -135,7 +143,7 @@ class MemoryBandStore:
         self._drop(entry.doc)
         self._entries[entry.doc] = (entry, keys)
         for key in keys:
-            self._bands.setdefault(key, set()).add(entry.doc)
+            self._bands.setdefault(key, {})[entry.doc] = entry.day
 
     def prune(self, before: float) -> int:
         old = [doc for doc, (e, _) in self._entries.items() if e.added_at < before]
@@ -150,7 +158,7 @@ class MemoryBandStore:
         for key in gone[1]:
             members = self._bands.get(key)
             if members is not None:
-                members.discard(doc)
+                members.pop(doc, None)
                 if not members:
                     del self._bands[key]
 
@@ -170,6 +178,10 @@ class Assignment:
     """The similarity to the closest earlier copy, for a near copy."""
 
 
+PER_BAND = 32
+"""At most this many articles of one band (within the window) are counted as candidates: a
+band that many articles of the same days share (a stock sentence) says little, and would
+cost a row per article."""
 MAX_LOADED = 64
 """At most this many candidates, those sharing the most bands, are read from the store."""
 MAX_COMPARED = 32
@@ -192,16 +204,25 @@ class StoryIndex:
         self.threshold = threshold
         self.window_days = window_days
 
-    def candidates(self, sig: Signature, day: int, doc: str) -> list[tuple[float, StoryEntry]]:
+    def candidates(
+        self, sig: Signature, day: int, doc: str, keys: Sequence[bytes] | None = None
+    ) -> list[tuple[float, StoryEntry]]:
         """The earlier articles within the window, most similar first, with their scores;
         the article's own entry (a page indexed by a run that did not publish it) first
-        with 1.0."""
-        keys = band_keys(sig)
-        # The most shared bands first: a copy shares most of its bands, a look-alike few.
-        # Bounded, so that a page whose wording a thousand others share (templates, a
-        # replica's synthetic text) costs a few comparisons, not a thousand.
-        shared = self.store.candidates(keys, MAX_LOADED)
+        with 2.0. ``keys``: the signature's :func:`band_keys`, when already known."""
+        if keys is None:
+            keys = band_keys(sig)
+        span = int(self.window_days)  # days are whole: within 3.5 days is within 3
+        # Only articles of the window are looked at (the store filters by day): over years
+        # of archive, the articles that share a band would crowd out those of the window,
+        # and cost a row each. The most shared bands first: a copy shares most of its
+        # bands, a look-alike few. Bounded, so that a page whose wording a thousand others
+        # of the same days share (templates, a replica's synthetic text) costs a few
+        # comparisons, not a thousand.
+        shared = self.store.candidates(keys, (day - span, day + span), MAX_LOADED)
         found = sorted(self.store.entries(shared), key=lambda e: (-shared[e.doc], e.doc))
+        if doc not in shared:  # its own entry, whatever its day was
+            found[:0] = self.store.entries([doc])
         scored: list[tuple[float, StoryEntry]] = []
         compared = 0
         for entry in found:
@@ -210,7 +231,7 @@ class StoryIndex:
             if entry.doc == doc:
                 scored.append((2.0, entry))
                 continue
-            if abs(entry.day - day) > self.window_days or compared >= MAX_COMPARED:
+            if abs(entry.day - day) > span or compared >= MAX_COMPARED:
                 continue
             compared += 1
             scored.append((sig.containment(Signature.from_bytes(entry.signature)), entry))
@@ -232,8 +253,9 @@ class StoryIndex:
         doc = _doc(url)
         sig = Signature.from_bytes(signature) if signature is not None else None
         best: tuple[float, StoryEntry] | None = None
+        keys = band_keys(sig) if sig is not None else []
         if sig is not None:
-            scored = self.candidates(sig, day, doc)
+            scored = self.candidates(sig, day, doc, keys)
             if scored and scored[0][0] >= self.threshold:
                 best = scored[0]
         if best is not None and best[1].doc == doc:
@@ -253,8 +275,7 @@ class StoryIndex:
             first_url = url
         if sig is not None:
             self.store.add(
-                StoryEntry(doc, assignment.story_id, first_url, day, sig.to_bytes(), now),
-                band_keys(sig),
+                StoryEntry(doc, assignment.story_id, first_url, day, sig.to_bytes(), now), keys
             )
         return assignment
 

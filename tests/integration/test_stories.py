@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from crawler.dataset.schema import article_schema
-from crawler.stories.index import BandStore, StoryIndex
-from crawler.stories.signature import signature_bytes
+from crawler.network.urls import url_key
+from crawler.stories.index import BandStore, StoryEntry, StoryIndex, band_keys, story_id_of
+from crawler.stories.signature import Signature, signature_bytes
 from crawler.stories.sqlite import SqliteBandStore
 from replica.server import ReplicaHandle
 from tests.support.crawl_run import crawl
@@ -78,12 +79,40 @@ def test_redis_entries_expire_after_keep_days(redis_url: str) -> None:
     try:
         assign(store, FIXTURES["g03-base"])
         client = redis.Redis.from_url(redis_url)
-        keys = client.keys("crawl:state:story:*")
+        keys = [k for k in client.keys("crawl:state:story:*") if not k.endswith(b":postings")]
         assert len(keys) == 1 + 64  # the entry and its bands
         assert all(0 < client.ttl(k) <= 2 * 86_400 for k in keys)
         client.close()
     finally:
         store.close()
+
+
+def test_a_redis_index_of_the_older_layout_is_rebuilt(redis_url: str) -> None:
+    import hashlib
+
+    import redis
+
+    from crawler.distributed.stories import RedisBandStore, pack
+
+    base, copy = FIXTURES["g05-base"], FIXTURES["g05-combo"]
+    raw = signature_bytes(base.text)
+    assert raw is not None
+    doc = url_key(base.url)
+    made = StoryEntry(doc, story_id_of(base.url), base.url, base.published.toordinal(), raw, NOW)
+    client = redis.Redis.from_url(redis_url)
+    # What a 1.4.0 worker wrote: the entry, and sets under hashed band keys.
+    client.set(f"crawl:state:story:entry:{doc}", pack(made))
+    for key in band_keys(Signature.from_bytes(raw)):
+        old = hashlib.blake2b(key, digest_size=8).hexdigest()
+        client.sadd(f"crawl:state:story:band:{old}", doc)
+    store = RedisBandStore.from_url(redis_url, "crawl:state", keep_days=14)
+    try:
+        joined = assign(store, copy)
+    finally:
+        store.close()
+    assert joined.story_id == made.story_id and joined.near_duplicate_of == base.url
+    assert not client.keys("crawl:state:story:band:*")
+    client.close()
 
 
 # -- rows written before the story columns existed -------------------------------------------

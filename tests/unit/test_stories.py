@@ -136,11 +136,77 @@ def test_stores_group_alike_and_prune_what_is_old(kind: str, tmp_path: Path) -> 
     base = FIXTURES[0]
     sig = signature(base.text)
     assert sig is not None
-    assert store.candidates(band_keys(sig), 64)
+    day = base.published.toordinal()
+    assert store.candidates(band_keys(sig), (day - 3, day + 3), 64)
+    assert store.candidates(band_keys(sig), (day + 30, day + 40), 64) == {}
     # exact copies (the same text) are not indexed: their original stands for them
     assert store.prune(NOW + 1) == len({f.text for f in FIXTURES})
-    assert store.candidates(band_keys(sig), 64) == {}
+    assert store.candidates(band_keys(sig), (day - 3, day + 3), 64) == {}
     store.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "private"])
+def test_a_copy_is_found_among_years_of_articles_that_share_its_bands(
+    kind: str, tmp_path: Path
+) -> None:
+    # A stock text that 100 articles of other years share word for word (same signature):
+    # before the window was asked of the store, they filled every band and the candidate
+    # list (ids that sort first), and this week's original was never compared.
+    store = (
+        MemoryBandStore()
+        if kind == "memory"
+        else SqliteBandStore(tmp_path / "state.sqlite", private=kind == "private")
+    )
+    index = StoryIndex(store)
+    base, copy = (next(f for f in FIXTURES if f.id == i) for i in ("g05-base", "g05-combo"))
+    day = base.published.toordinal()
+    for year in range(1, 101):
+        index.assign(
+            f"https://www.spacedaily.com/reports/a{year:03d}_999.html",
+            signature_bytes(base.text),
+            day - 365 * year,
+            now=NOW,
+        )
+    first = index.assign(base.url, signature_bytes(base.text), day, now=NOW)
+    near = index.assign(copy.url, signature_bytes(copy.text), day + 1, now=NOW)
+    assert near.story_id == first.story_id and near.near_duplicate_of == base.url
+    store.close()
+
+
+def test_an_index_of_the_older_layout_is_rebuilt_on_open(tmp_path: Path) -> None:
+    import hashlib
+    import sqlite3
+
+    path = tmp_path / "state.sqlite"
+    base, copy = (next(f for f in FIXTURES if f.id == i) for i in ("g05-base", "g05-combo"))
+    first = SqliteBandStore(path)
+    made = StoryIndex(first).assign(
+        base.url, signature_bytes(base.text), base.published.toordinal(), now=NOW
+    )
+    first.close()
+    # The 1.4.0 layout: hashed band keys, no day.
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE story_postings")
+    db.execute(
+        "CREATE TABLE story_bands (band BLOB NOT NULL, doc TEXT NOT NULL,"
+        " PRIMARY KEY (band, doc)) WITHOUT ROWID"
+    )
+    ((doc, raw),) = db.execute("SELECT doc, signature FROM story_entries").fetchall()
+    for key in band_keys(Signature.from_bytes(raw)):
+        old = hashlib.blake2b(key, digest_size=8).digest()
+        db.execute("INSERT INTO story_bands VALUES (?, ?)", (old, doc))
+    db.commit()
+    db.close()
+    second = SqliteBandStore(path)
+    joined = StoryIndex(second).assign(
+        copy.url, signature_bytes(copy.text), copy.published.toordinal(), now=NOW
+    )
+    second.close()
+    assert joined.story_id == made.story_id and joined.near_duplicate_of == base.url
+    db = sqlite3.connect(path)
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    db.close()
+    assert "story_bands" not in tables and "story_postings" in tables
 
 
 def test_the_sqlite_index_outlives_its_connection(tmp_path: Path) -> None:
