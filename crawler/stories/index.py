@@ -212,7 +212,8 @@ class StoryIndex:
         with 2.0. ``keys``: the signature's :func:`band_keys`, when already known."""
         if keys is None:
             keys = band_keys(sig)
-        span = int(self.window_days)  # days are whole: within 3.5 days is within 3
+        # Days are whole (within 3.5 days is within 3); no window is wider than all dates.
+        span = int(min(self.window_days, 1e6))
         # Only articles of the window are looked at (the store filters by day): over years
         # of archive, the articles that share a band would crowd out those of the window,
         # and cost a row each. The most shared bands first: a copy shares most of its
