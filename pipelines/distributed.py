@@ -35,6 +35,7 @@ class DistributedParquetPipeline(ParquetDatasetPipeline):
 
     crawl: DistributedCrawl
     _claims: dict[str, list[str]]
+    shares_dataset = True  # the workers of a crawl publish into one dataset, lock-free
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

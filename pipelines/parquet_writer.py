@@ -15,6 +15,12 @@ Stats: the writer's, and ``articles/dropped/schema_error``. The published files 
 
 An output directory that cannot be created or written closes the spider at once with
 reason ``output_error`` (``NotConfigured`` would let the crawl run and write nothing).
+
+A pipeline that shares the dataset with other writers without the dataset lock
+(:attr:`ParquetDatasetPipeline.shares_dataset`: a distributed worker's) first makes sure the
+dataset is migrated to generations (:func:`crawler.dataset.lock.join_generations`): a
+compaction may then switch generations while it writes, and its files still land in the
+current one (:mod:`crawler.dataset.writer`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from itemadapter import ItemAdapter
 from scrapy import signals
@@ -32,6 +38,7 @@ from twisted.internet import task
 
 from crawler.crawl_id import crawl_id_of
 from crawler.dataset.clock import clock_behind
+from crawler.dataset.lock import join_generations
 from crawler.dataset.pandas_probe import answer_pandas_probe
 from crawler.dataset.paths import dataset_dir
 from crawler.dataset.schema import SchemaError, check_row, to_row
@@ -53,6 +60,10 @@ logger = logging.getLogger(__name__)
 class ParquetDatasetPipeline:
     """Item pipeline: checks each item against the schema and hands its row to the dataset
     writer (:class:`crawler.dataset.writer.DatasetWriter`), which publishes the files."""
+
+    shares_dataset: ClassVar[bool] = False
+    """Other processes publish into the same dataset without its lock (distributed workers):
+    migrate it to generations before writing."""
 
     def __init__(self, crawler: Crawler, output: Path) -> None:
         settings = crawler.settings
@@ -122,6 +133,13 @@ class ParquetDatasetPipeline:
                 self.output,
             )
             raise CloseSpider("clock_error")
+        if self.shares_dataset:
+            try:
+                join_generations(self.output)
+            except OSError as exc:
+                logger.error("Cannot migrate the dataset %s to generations: %s", self.output, exc)
+                self.stats.set_value("smn/error/output", 1)
+                raise CloseSpider("output_error") from exc
         try:
             self.writer.open(clean_stale_tmp=self.clean_stale_tmp)
         except OutputError as exc:

@@ -164,6 +164,7 @@ class PartFile:
             raise
         self.rows = 0
         self.row_groups = 0
+        self._sealed = False
 
     def write(self, table: pa.Table) -> None:
         """Append ``table`` as exactly one row group."""
@@ -171,14 +172,26 @@ class PartFile:
         self.rows += table.num_rows
         self.row_groups += 1
 
-    def finish(self) -> Path:
-        """Write the footer, fsync, and rename to the final name; return the final path.
+    def seal(self) -> None:
+        """Write the footer and fsync: the file is complete, still under its hidden name
+        (a publisher does this before it takes the publish lock, which it holds only for
+        the rename)."""
+        if not self._sealed:
+            self._writer.close()
+            os.fsync(self._fd)
+            self._sealed = True
+
+    def finish(self, directory: Path | None = None) -> Path:
+        """Seal, and rename to the final name (in ``directory``, the same partition of
+        another generation, when given); return the final path.
 
         On failure the temp file stays (hidden, and removed by a later run's cleaner).
         """
         try:
-            self._writer.close()
-            os.fsync(self._fd)
+            self.seal()
+            if directory is not None:
+                directory.mkdir(parents=True, exist_ok=True)
+                self.final_path = directory / self.final_path.name
             if self.final_path.exists():
                 raise FileExistsError(f"refusing to overwrite {self.final_path}")
             os.replace(self.tmp_path, self.final_path)

@@ -20,6 +20,18 @@ size and mtime, so the incremental state sees them unchanged), files it rewrites
 Then, under the lock, :meth:`GenerationBuild.commit` links what a crawl published meanwhile
 (the catch-up), drops what was removed meanwhile (quarantined), and switches the link.
 
+Publishers that do not hold the dataset lock (the workers of a distributed crawl) publish
+into the same dataset while a build runs: each publication (the rename of a finished file
+into the dataset) takes the dataset's *publish lock* (``.articles.publish.lock``, a
+``flock`` beside the dataset lock) shared and resolves the current generation under it; the
+switch takes it exclusive for its last step only (the files published since its first
+catch-up, then the link). A file published before that step is caught up; one published
+after it lands in the new generation; none lands in a generation that is no longer current.
+A publication waits at most as long as that last step (milliseconds: a listing and a few
+links), and the switch waits only for publications in progress (:class:`PublishLock`).
+A crawl holding the dataset lock takes the publish lock too, never waiting: no switch can
+run then.
+
 Readers: a reader that opened its files before the switch reads the old generation to the
 end: it is kept ``SMN_KEEP_GENERATIONS_HOURS`` after the switch (a ``<id>.retired`` file says
 since when), then deleted by a later crawl, verify or compaction (:func:`remove_expired`).
@@ -31,8 +43,10 @@ A plain dataset directory (made by an older crawler) is migrated on first use un
 lock (:func:`migrate`): its files are hard-linked into a first generation and the directory
 and the link are exchanged in one ``renameat2(RENAME_EXCHANGE)`` (Linux); elsewhere the
 directory is renamed into the generations and the link put in its place (a moment without
-the path). A crawl that does not take the lock (distributed workers) never migrates: it
-writes into whatever the path holds, plain directory or link.
+the path). The migration's exchange holds the publish lock exclusive. A distributed worker
+migrates a plain directory when it starts, under a brief dataset lock
+(:func:`crawler.dataset.lock.join_generations`), so that a later switch never moves the
+directory its hidden temp files are in.
 
 Crash safety: the link only ever names a complete generation; a killed build leaves an
 unmarked generation whose ``<id>.building`` file nobody holds locked, removed by the next
@@ -50,11 +64,16 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from crawler.dataset.files import DatasetFile, _fsync_dir, _try_lock, published_files
+from crawler.dataset.files import TMP_RE, DatasetFile, _fsync_dir, _try_lock, published_files
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock, no concurrent publishers
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +81,19 @@ GEN_SUFFIX = ".gen"
 RETIRED_SUFFIX = ".retired"
 BUILDING_SUFFIX = ".building"
 SWITCH_SUFFIX = ".switch"
+PUBLISH_LOCK_SUFFIX = ".publish.lock"
 _TMP_SUFFIXES = (".tmp",)
+
+SWITCH_WAIT = 60.0
+"""How long a switch (or a migration) waits for the publications in progress before it
+gives up (:class:`PublishesBusy`); each takes milliseconds, so only a publisher stopped
+while publishing (SIGSTOP, a hung NFS server) can make it wait that long."""
+
+PAUSE_ENV = "SMNTEST_SWITCH_PAUSE"
+"""Test hook: ``<step>:<path>[,<step>:<path>...]``; at ``<step>`` the switch writes
+``<path>.reached`` and waits until ``<path>`` exists (once per step): ``publish-busy`` (a
+publication holds the publish lock: the switch waits for it), ``publish-locked`` (the switch
+holds the publish lock, before its last catch-up)."""
 
 
 class GenerationError(OSError):
@@ -71,6 +102,129 @@ class GenerationError(OSError):
 
 class GenerationChanged(GenerationError):
     """The current generation is no longer the one a build started from."""
+
+
+class PublishesBusy(GenerationChanged):
+    """Publications held the publish lock longer than the switch would wait (nothing was
+    switched; run again)."""
+
+
+# -- test hooks -------------------------------------------------------------------------
+
+
+def pause_for_test(env: str, step: str, detail: str = "") -> None:
+    """The test hooks of the switch and the writer (:data:`PAUSE_ENV`): a test holds a
+    process at ``step`` on a condition, never on a sleep. ``detail`` (a path) is written
+    into the ``.reached`` file."""
+    specs = os.environ.get(env, "")
+    if not specs:
+        return
+    for spec in specs.split(","):
+        name, _, path = spec.partition(":")
+        if name != step or not path:
+            continue
+        reached = Path(f"{path}.reached")
+        if os.path.lexists(reached):
+            return  # once per step
+        partial = Path(f"{path}.reaching")
+        partial.write_text(detail)
+        os.replace(partial, reached)
+        while not os.path.exists(path):
+            time.sleep(0.01)
+        return
+
+
+# -- the publish lock -------------------------------------------------------------------
+
+
+def publish_lock_path(dataset: Path) -> Path:
+    """``<parent>/.<name>.publish.lock`` beside the dataset's stable path."""
+    stable = stable_path(dataset)
+    return stable.parent / f".{stable.name}{PUBLISH_LOCK_SUFFIX}"
+
+
+class PublishLock:
+    """The dataset's publish lock: shared by each publication, exclusive for the last step
+    of a switch or a migration.
+
+    A ``flock`` on ``.articles.publish.lock`` (its own file: the dataset lock is held by a
+    cron crawl for its whole run, and workers must not wait for that). A lock belongs to
+    the open file, so a killed holder holds nothing. On NFS, Linux maps ``flock`` to a lock
+    of the server's: it holds across machines unless the mount has ``nolock``."""
+
+    def __init__(self, dataset: Path) -> None:
+        self.path = publish_lock_path(dataset)
+        self._fd = -1
+
+    def _fileno(self) -> int:
+        if self._fd < 0:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def shared(self, on_wait: Callable[[], None] | None = None) -> Iterator[float]:
+        """Held around one publication; yields the seconds it waited for a switch.
+        ``on_wait`` is called when a switch holds the lock (before waiting for it)."""
+        fd = self._fileno()
+        waited = 0.0
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None:
+                    on_wait()
+                started = time.monotonic()
+                # Blocking: a switch holds it for its last step only (it never waits for
+                # anything while it does), and a killed switch lets it go.
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                waited = time.monotonic() - started
+        try:
+            yield waited
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def exclusive(self, wait: float = SWITCH_WAIT) -> Iterator[None]:
+        """Held for the last step of a switch: waits for the publications in progress (at
+        most ``wait`` seconds, then :class:`PublishesBusy`); none starts until it is let
+        go."""
+        fd = self._fileno()
+        if fcntl is not None:
+            deadline = time.monotonic() + wait
+            pause = 0.001
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    pause_for_test(PAUSE_ENV, "publish-busy")
+                    if time.monotonic() >= deadline:
+                        raise PublishesBusy(
+                            errno.EBUSY,
+                            f"publications into {self.path.parent} held {self.path} for "
+                            f"{wait:.0f} s; nothing switched",
+                        ) from None
+                    # Polled, not blocking: a stopped publisher must not hang the switch.
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.02)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def __enter__(self) -> PublishLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # -- where ------------------------------------------------------------------------------
@@ -209,6 +363,20 @@ def migrate(dataset: Path) -> Path:
     recover(stable)
     if is_linked(stable):
         return current(stable)
+    if os.path.lexists(stable) and (not stable.is_dir() or stable.is_symlink()):
+        # a file, or a link of the user's to something else: not ours to move; the writer
+        # says it cannot write there
+        return stable
+    # Publishers without the dataset lock (distributed workers of an older version, a crawl
+    # with SMN_DATASET_LOCK off) may be renaming files into the directory: none does while
+    # its files are linked and it is moved away.
+    with PublishLock(stable) as lock, lock.exclusive():
+        if is_linked(stable):
+            return current(stable)
+        return _migrate(stable)
+
+
+def _migrate(stable: Path) -> Path:
     gens = generations_dir(stable)
     gens.mkdir(parents=True, exist_ok=True)
     generation = new_id()
@@ -217,10 +385,6 @@ def migrate(dataset: Path) -> Path:
         target.mkdir()
         _point(stable, generation)
         return target
-    if not stable.is_dir() or stable.is_symlink():
-        # a file, or a link of the user's to something else: not ours to move; the writer
-        # says it cannot write there
-        return stable
     logger.info("Migrating the dataset %s to generations (%s)", stable, target)
     switch = _switch_path(stable)
     with contextlib.suppress(FileNotFoundError):
@@ -303,6 +467,8 @@ def remove_expired(dataset: Path, keep_hours: float, now: float | None = None) -
         if retired.exists():
             if retired.stat().st_mtime > now - keep_hours * 3600:
                 continue
+            if _writing_in(entry):
+                continue  # a worker still writes a file begun before the switch: next time
             shutil.rmtree(entry, ignore_errors=True)
             retired.unlink(missing_ok=True)
             expired.append(entry.name)
@@ -332,6 +498,24 @@ def remove_expired(dataset: Path, keep_hours: float, now: float | None = None) -
     for name in (*expired, *partial):
         logger.info("Removed dataset generation %s of %s", name, stable)
     return Removed(tuple(expired), tuple(partial))
+
+
+def _writing_in(generation: Path) -> bool:
+    """A live writer holds a hidden temp file in ``generation`` (begun there before a
+    switch, to be published into the current generation): it must stay."""
+    for dirpath, _dirs, files in os.walk(generation):
+        for name in files:
+            if not TMP_RE.match(name):
+                continue
+            fd = _open_existing(Path(dirpath, name))
+            if fd is None:
+                continue
+            try:
+                if not _try_lock(fd):
+                    return True
+            finally:
+                os.close(fd)
+    return False
 
 
 def _open_existing(path: Path) -> int | None:
@@ -384,6 +568,11 @@ class GenerationBuild:
     linked: set[str] = field(default_factory=set)
     sources: dict[str, set[DatasetFile]] = field(default_factory=dict)
     committed: bool = False
+    _caught_up: int = 0
+    _dropped: int = 0
+    _last_added: set[DatasetFile] = field(default_factory=set)
+    _listed: set[DatasetFile] | None = None
+    """The base's files at the last catch-up."""
 
     @classmethod
     def begin(cls, dataset: Path) -> GenerationBuild:
@@ -424,43 +613,84 @@ class GenerationBuild:
         (self.directory / relative).unlink(missing_ok=True)
         self.sources.pop(relative, None)
 
-    def commit(self, rework: Callable[[set[DatasetFile]], None] | None = None) -> Switched:
+    def commit(
+        self,
+        rework: Callable[[set[DatasetFile]], None] | None = None,
+        *,
+        wait: float = SWITCH_WAIT,
+    ) -> Switched:
         """Catch up with the base and switch the link to this generation. Call under the
-        dataset lock. GenerationChanged when another generation became current meanwhile."""
+        dataset lock. GenerationChanged when another generation became current meanwhile;
+        PublishesBusy when publications held the publish lock ``wait`` seconds.
+
+        Two catch-ups: the first while publishers without the dataset lock (distributed
+        workers) go on, the second, of what they published since, under the publish lock
+        held exclusive until the link is switched; a publication waits only for that."""
         stable = self.dataset
-        if current(stable) != self.base:
+        self._check_base()
+        # from the last listing: a commit that gave up (PublishesBusy) may be called again
+        seen = self._catch_up(self._listed or self.base_files, rework)
+        _sync_tree(self.directory)
+        gens = generations_dir(stable)
+        previous = generation_id(self.base)
+        with PublishLock(stable) as lock, lock.exclusive(wait):
+            pause_for_test(PAUSE_ENV, "publish-locked")
+            self._check_base()
+            self._catch_up(seen, rework, _listing_since(self.base, seen))
+            for directory in sorted({(self.directory / f.path).parent for f in self._last_added}):
+                # the links of the last catch-up (their directories may be new)
+                for parent in (directory, *directory.parents):
+                    _fsync_dir(parent)
+                    if parent == self.directory:
+                        break
+            if previous is not None:
+                # before the switch: a kill right after it must not leave the old generation
+                # unmarked, where it would pass for a killed build and go at once
+                _retire(gens, previous)
+            _point(stable, self.generation)
+        self.committed = True
+        self._release_building()
+        (gens / f"{self.generation}{BUILDING_SUFFIX}").unlink(missing_ok=True)
+        return Switched(self.generation, previous, self._caught_up, self._dropped)
+
+    def _check_base(self) -> None:
+        if current(self.dataset) != self.base:
             raise GenerationChanged(
-                errno.ESTALE, f"{stable} switched generation during the build: built again"
+                errno.ESTALE, f"{self.dataset} switched generation during the build: built again"
             )
-        now_files = published_files(self.base)
-        gone = self.base_files - now_files
+
+    def _catch_up(
+        self,
+        known: set[DatasetFile],
+        rework: Callable[[set[DatasetFile]], None] | None,
+        now_files: set[DatasetFile] | None = None,
+    ) -> set[DatasetFile]:
+        """Make the build hold what the base holds now (``now_files``, else listed here)
+        that it did not when ``known`` was listed: files added are linked in, files gone are
+        dropped (merged ones reworked). The base's files now."""
+        if now_files is None:
+            now_files = published_files(self.base)
+        gone = known - now_files
         gone_merged = {f for f in gone if any(f in s for s in self.sources.values())}
         if gone_merged:
             if rework is None:
                 raise GenerationError(
                     errno.ESTALE,
-                    f"{len(gone_merged)} files were removed from {stable} during the build",
+                    f"{len(gone_merged)} files were removed from {self.dataset} during the build",
                 )
             rework(gone_merged)
         for file in gone:
             if file.path in self.linked:
                 (self.directory / file.path).unlink(missing_ok=True)
                 self.linked.discard(file.path)
-        added = sorted(now_files - self.base_files)
+        self._dropped += len(gone)
+        added = sorted(now_files - known)
         for file in added:
             self.link(file)
-        _sync_tree(self.directory)
-        previous = generation_id(self.base)
-        gens = generations_dir(stable)
-        if previous is not None:
-            # before the switch: a kill right after it must not leave the old generation
-            # unmarked, where it would pass for a killed build and go at once
-            _retire(gens, previous)
-        _point(stable, self.generation)
-        self.committed = True
-        self._release_building()
-        (gens / f"{self.generation}{BUILDING_SUFFIX}").unlink(missing_ok=True)
-        return Switched(self.generation, previous, len(added), len(gone))
+        self._caught_up += len(added)
+        self._last_added = set(added)
+        self._listed = now_files
+        return now_files
 
     def abandon(self) -> None:
         """Delete the unfinished generation (never the current one)."""
@@ -474,6 +704,48 @@ class GenerationBuild:
         if self._building_fd >= 0:
             fd, self._building_fd = self._building_fd, -1
             os.close(fd)
+
+
+def _listing_since(root: Path, known: set[DatasetFile]) -> set[DatasetFile]:
+    """:func:`published_files` of ``root`` when ``known`` was listed a moment ago: only the
+    names are listed, only new names are stat'ed (a published file is never rewritten in
+    place). The switch's last catch-up, with publications held off, is this listing: a
+    tenth of a full one on 17,000 files."""
+    by_path = {f.path: f for f in known}
+    found: set[DatasetFile] = set()
+    for relative in _published_names(root):
+        file = by_path.get(relative)
+        if file is None:
+            try:
+                stat = os.stat(root / relative)
+            except FileNotFoundError:
+                continue
+            file = DatasetFile(relative, stat.st_size, stat.st_mtime_ns)
+        found.add(file)
+    return found
+
+
+def _published_names(root: Path) -> set[str]:
+    """The relative paths :func:`published_files` lists (same rules), without a stat."""
+    names: set[str] = set()
+    stack = [("", str(root))]
+    while stack:
+        prefix, directory = stack.pop()
+        try:
+            entries = os.scandir(directory)
+        except FileNotFoundError:
+            continue
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith((".", "_")):
+                    continue
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        stack.append((f"{prefix}{name}/", entry.path))
+                elif name.endswith(".parquet"):
+                    names.add(prefix + name)
+    return names
 
 
 def _sync_tree(root: Path) -> None:

@@ -13,15 +13,25 @@ run holds it would let a second run lock a new file of the same name: don't.
 
 Setting: ``SMN_DATASET_LOCK`` (bool, default True); turn it off only for workers of one
 distributed run writing the same dataset on purpose (their files are named by crawl id).
+
+Workers without the lock still publish safely while a compaction or re-extraction switches
+the dataset's generation: each publication holds the *publish lock*
+(:class:`crawler.dataset.generations.PublishLock`, ``.articles.publish.lock``) shared, the
+switch holds it exclusive for its last step. A worker migrates a plain dataset directory to
+generations when it starts (:func:`join_generations`), under this lock for a moment.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import time
 from pathlib import Path
 
-from crawler.dataset.generations import stable_path
+from crawler.dataset.generations import is_linked, migrate, stable_path
+
+logger = logging.getLogger(__name__)
 
 try:
     import fcntl
@@ -98,3 +108,33 @@ def _read_holder(fd: int) -> str:
         return os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
     except OSError:
         return ""
+
+
+def join_generations(dataset: Path, wait: float = 10.0) -> bool:
+    """For a writer that shares ``dataset`` without its lock (a distributed worker): make
+    sure the dataset is a link to generations before it writes, migrating a plain directory
+    (or making a new dataset) under the dataset lock, taken for that moment only. A run
+    holding the lock migrates it itself when it starts: wait up to ``wait`` seconds for
+    that. True when the dataset is linked; False when it could not be (a crawl of an older
+    version holds the lock: files are then written into the plain directory, as before).
+
+    Why: a switch must never move the directory a live writer's temp files are in, and a
+    migration moves the plain directory; after it, switches only add generations."""
+    deadline = time.monotonic() + wait
+    while not is_linked(dataset):
+        try:
+            lock = DatasetLock.acquire(dataset)
+        except DatasetLocked:
+            if time.monotonic() >= deadline:
+                logger.warning(
+                    "The dataset %s is not migrated to generations and its lock is held: "
+                    "writing into the plain directory",
+                    dataset,
+                )
+                return False
+            time.sleep(0.05)
+            continue
+        with lock:
+            migrate(dataset)
+        return is_linked(dataset)
+    return True

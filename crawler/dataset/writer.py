@@ -23,6 +23,14 @@ Layout::
   published), and on :meth:`DatasetWriter.publish_all`.
 * Files of earlier runs are never rewritten or appended to: each run writes new files
   named after its crawl id, and an existing final name is never overwritten.
+* Generations (:mod:`crawler.dataset.generations`): a compaction or re-extraction may switch
+  the dataset to a new generation while a writer that does not hold the dataset lock (a
+  distributed worker) runs. A new file is begun in the generation current then; it is
+  published (sealed first, then renamed) under the dataset's publish lock, held shared for
+  the rename only, into the same partition of the generation current *at that moment*:
+  moved there when a switch came in between (a rename within the generations' directory),
+  so no file lands in a generation that is no longer current and no temp file is stranded
+  in one. A switch waits for a rename in progress; a rename waits for a switch's last step.
 
 No Scrapy here: the item pipeline (``pipelines/parquet_writer.py``) validates and converts
 items and hands rows over; a distributed worker composes the same writer with a
@@ -30,7 +38,16 @@ items and hands rows over; a distributed worker composes the same writer with a
 
 Stats: ``parquet/rows_written``, ``parquet/files_written``, ``parquet/bytes_written`` (all
 three of published files only), ``parquet/rows_spilled``, ``parquet/stale_tmp_removed``,
-``parquet/rows_lost``, ``smn/error/output``.
+``parquet/rows_lost``, ``parquet/publish_waits`` and ``parquet/publish_wait_max_ms``
+(publications that waited for a switch of the generation, and the longest wait),
+``parquet/published_after_switch`` (files begun in a generation a switch retired, published
+into the current one), ``smn/error/output``.
+
+Test hook: ``SMNTEST_PUBLISH_PAUSE=<step>:<path>[,...]`` holds the first publication at
+``<step>`` until ``<path>`` exists, after writing the file's path into ``<path>.reached``:
+``sealed`` (complete, not yet published, no lock held), ``waiting`` (a switch holds the
+publish lock; not held: give a ``<path>`` that exists), ``locked`` (the publish lock held,
+the target resolved).
 """
 
 from __future__ import annotations
@@ -48,6 +65,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.crawl_id import filename_safe
 from crawler.dataset.files import PartFile, final_name, partition_of, remove_stale_tmp, tmp_name
+from crawler.dataset.generations import PublishLock, is_linked, pause_for_test
 from crawler.dataset.generations import current as current_generation
 from crawler.dataset.schema import article_schema, rows_to_table
 from crawler.dataset.spill import RowSpill
@@ -58,6 +76,8 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
+
+PAUSE_ENV = "SMNTEST_PUBLISH_PAUSE"
 
 
 class Stats(Protocol):
@@ -134,8 +154,10 @@ class DatasetWriter:
             )
         self.output = output
         self.directory = output
-        """Where files go: the current generation's directory, resolved once at
-        :meth:`open` (:func:`crawler.dataset.generations.current`)."""
+        """The current generation's directory when :meth:`open` resolved it
+        (:func:`crawler.dataset.generations.current`); a file is begun in the generation
+        current then and published into the one current when it is published."""
+        self._publish_lock: PublishLock | None = None
         self.crawl_id = crawl_id
         self.stats = stats
         self.row_group_size = row_group_size
@@ -203,6 +225,10 @@ class DatasetWriter:
             probe = self.directory / f".smn-write-probe-{os.getpid()}-{secrets.token_hex(4)}"
             probe.write_bytes(b"")
             probe.unlink()
+            if is_linked(self.output):
+                # a dataset of generations (not a private build directory): a switch may
+                # come while this writer runs, whoever holds the dataset lock
+                self._publish_lock = PublishLock(self.output)
         except OSError as exc:
             self._output_error(f"cannot create or write {self.output.resolve()}: {exc}")
             raise OutputError(str(exc)) from exc
@@ -229,6 +255,8 @@ class DatasetWriter:
         if self._spill is not None:
             self._spill.close()
             self._spill = None
+        if self._publish_lock is not None:
+            self._publish_lock.close()
         logger.info(
             "Dataset %s: %d rows in %d new files",
             self.output,
@@ -309,7 +337,7 @@ class DatasetWriter:
             return
         if part.file is None:
             self._make_room()
-            part.file = self._new_file(self.directory / part.key)
+            part.file = self._new_file(self._generation() / part.key)
         rows = part.rows
         if part.spilled:
             assert self._spill is not None
@@ -345,15 +373,38 @@ class DatasetWriter:
         self._counter += 1
         return part
 
+    def _generation(self) -> Path:
+        """The directory of the generation current now."""
+        if self._publish_lock is None:
+            return self.directory
+        return current_generation(self.output)
+
     def _publish(self, part: _Partition) -> None:
         file = part.file
         assert file is not None
         if self.before_publish is not None:
             self.before_publish()
-        if self.hook is not None and not self.hook.before_publish(part.key, file.final_path):
-            self._abort(part)
-            return
-        path = file.finish()
+        file.seal()  # the footer and the fsync: no lock held for them
+        pause_for_test(PAUSE_ENV, "sealed", str(file.tmp_path))
+        if self._publish_lock is None:
+            if not self._may_publish(part, file.final_path):
+                return
+            path = file.finish()
+        else:
+            with self._publish_lock.shared(on_wait=lambda: self._waiting(file)) as waited:
+                self._waited(waited)
+                # resolved under the lock: no switch until it is let go, so the file lands
+                # in the generation that stays current until after its rename
+                directory = current_generation(self.output) / part.key
+                target = directory / file.final_path.name
+                if not self._may_publish(part, target):
+                    return
+                pause_for_test(PAUSE_ENV, "locked", str(target))
+                moved = directory != file.tmp_path.parent
+                path = file.finish(directory)
+            if moved:
+                self.stats.inc_value("parquet/published_after_switch")
+                logger.info("Published %s into the generation current now", path)
         part.file = None
         self.files_written.append(path)
         # counted on publication: rows of an aborted file were never readable
@@ -365,6 +416,25 @@ class DatasetWriter:
             self.hook.after_publish(part.key, path)
         if self.on_published is not None:
             self.on_published(path)
+
+    def _may_publish(self, part: _Partition, target: Path) -> bool:
+        """The hook's consent (False: the partition's rows were aborted)."""
+        if self.hook is not None and not self.hook.before_publish(part.key, target):
+            self._abort(part)
+            return False
+        return True
+
+    def _waiting(self, file: PartFile) -> None:
+        logger.info("Waiting for a switch of the dataset's generation to publish %s", file.tmp_path)
+        pause_for_test(PAUSE_ENV, "waiting", str(file.tmp_path))
+
+    def _waited(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self.stats.inc_value("parquet/publish_waits")
+        ms = round(seconds * 1000, 1)
+        if ms > self.stats.get_value("parquet/publish_wait_max_ms", 0):
+            self.stats.set_value("parquet/publish_wait_max_ms", ms)
 
     def _close_partition(self, part: _Partition) -> None:
         try:

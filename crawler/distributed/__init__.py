@@ -80,7 +80,11 @@ Settings (read when the crawl starts):
   :mod:`crawler.distributed.store`.
 
 With the add-on active, ``SMN_DATASET_LOCK`` defaults to False: workers write one dataset,
-each its own files, named by its crawl id ``<run>-w<N>``.
+each its own files, named by its crawl id ``<run>-w<N>``. A compaction or re-extraction may
+switch the dataset's generation meanwhile: each publication holds the dataset's publish lock
+shared (:mod:`crawler.dataset.writer`, :class:`crawler.dataset.generations.PublishLock`), and
+a worker migrates a plain dataset directory when it starts
+(:func:`crawler.dataset.lock.join_generations`).
 
 Stats: ``smn/distributed/seeded``, ``.../leased``, ``.../leases_released``,
 ``.../requeued`` (requests of dead workers this worker put back), ``.../workers_reaped``,

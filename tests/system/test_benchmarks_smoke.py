@@ -95,3 +95,8 @@ def test_compaction() -> None:
     assert (
         has_table(out, "dataset", "files", "GROUP BY site (s)") and "after `scrapy compact`" in out
     )
+
+
+def test_publish_lock() -> None:
+    out = run("publish_lock.py", "--sizes", "30")
+    assert has_table(out, "files", "lock held ms", "x listing", "longest wait ms")

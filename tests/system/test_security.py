@@ -163,6 +163,7 @@ def test_no_file_name_comes_from_page_content(hostile: HostileCrawl) -> None:
         "crawl.log",
         "secret.txt",
         ".articles.lock",
+        ".articles.publish.lock",
         ".articles.gen",
         ".articles.schemas.json",
         "state.sqlite",
