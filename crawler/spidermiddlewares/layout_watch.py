@@ -78,7 +78,11 @@ class LayoutWatchCounts:
         self.readings: dict[str, deque[PageReading]] = {}
         self.unread: dict[str, UnreadPage] = {}
         self.read_keys: set[str] = set()
+        """Pages read that the state listed as unread (only those: a set of every page read
+        would grow with the run, 100,000 keys in a re-extraction of the archive)."""
         self.entry_sites: set[str] = set()
+        self.run: IncrementalRun | None = None
+        self._stored_unread: frozenset[str] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -88,8 +92,22 @@ class LayoutWatchCounts:
         except NotConfigured:
             crawler.signals.connect(watch.spider_closed, signal=signals.spider_closed)
         else:
+            watch.run = run
             run.at_close(watch.judge)
         return watch
+
+    def stored_unread(self) -> frozenset[str]:
+        """The keys of the pages the state listed as unread when the run began."""
+        if self._stored_unread is None:
+            keys: frozenset[str] = frozenset()
+            if self.run is not None and self.run.opened:
+                try:
+                    keys = frozenset(p.key for p in self.run.store.unread())
+                except Exception as exc:  # a damaged state: healed and judged at the close
+                    logger.debug("The state's unread pages could not be read: %s", exc)
+                    return keys
+            self._stored_unread = keys
+        return self._stored_unread
 
     async def process_spider_output(
         self, response: Response, result: AsyncIterator[Any]
@@ -144,7 +162,8 @@ class LayoutWatchCounts:
         if article is None:
             self._unread(key, url, site, str(response.meta.get(PAGE_REASON_META) or kind), now)
             return
-        self.read_keys.add(key)
+        if key in self.stored_unread():
+            self.read_keys.add(key)
         self.stats.inc_value(site_stat(site, "articles"))
         if known:
             self.stats.inc_value(site_stat(site, "recognised"))
