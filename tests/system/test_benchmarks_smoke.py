@@ -69,7 +69,7 @@ def test_throughput() -> None:
 
 def test_reextract() -> None:
     out = run("reextract.py", "--pages", "60", "--baseline-pages", "20", timeout=300)
-    assert has_table(out, "archive", "run", "pages/s", "x baseline", "WARC read share")
+    assert has_table(out, "archive", "run", "pages/s", "x baseline", "WARC read (CPU)")
     assert "scrapy reextract" in out and "trafilatura" in out
 
 
