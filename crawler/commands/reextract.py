@@ -47,15 +47,18 @@ from scrapy.exceptions import UsageError
 from crawler.commands.compact import DEFAULT_WAIT, Locked, acquire
 from crawler.commands.crawl import Command as CrawlCommand
 from crawler.crawl_id import crawl_id_of
+from crawler.dataset.compaction import pause_at
 from crawler.dataset.files import published_files
 from crawler.dataset.generations import GenerationBuild, prepare
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
 from crawler.dataset.paths import archive_dir, dataset_dir, reports_dir
 from crawler.defaults import get_float
+from crawler.extensions.run_report import RunReport
 from crawler.extract import EXTRACTOR_VERSION
 from crawler.offline import OFFLINE_HANDLER
 from crawler.outcome.judge import ExitCode, Outcome, judge
 from crawler.reextract import output
+from crawler.reextract.cause import FullDisk
 from crawler.reextract.run import ReextractRun, run_of
 from crawler.spiders.archive import SmnArchiveSpider
 
@@ -125,6 +128,8 @@ class Command(CrawlCommand):
             # The next generation's directory, made in run(): a placeholder until then.
             self.building = source
         self.published = False
+        self.switched_to: str | None = None
+        self.full_disk = FullDisk()
         self.wait = float(opts.wait)
         archive = archive_dir(settings)
         reports = reports_dir(settings)
@@ -234,7 +239,8 @@ class Command(CrawlCommand):
             return
         self.settings.set("SMN_OUTPUT", str(self.building), priority=FORCED)
         try:
-            super().run([SmnArchiveSpider.name], opts)
+            with self.full_disk:
+                super().run([SmnArchiveSpider.name], opts)
         finally:
             if not self.published:
                 self.build.abandon()
@@ -308,9 +314,22 @@ class Command(CrawlCommand):
             os.rename(self.building / file.path, target)
             build.merged(file.path, run.source.files)
         os.rename(self.building / output.MANIFEST, build.directory / output.MANIFEST)
-        with acquire(self.source, self.wait):
+        # The run report is written again once switched: on a disk too full for it, the
+        # run would fail (exit 4) with the dataset switched all the same. Write it first as
+        # it will be (same size), so only the switch's own few bytes come after it.
+        report = crawler.get_extension(RunReport)
+        if report is not None:
+            stats.set_value("smn/reextract/published", str(self.source))
+            report.write()
+            stats.set_value("smn/reextract/published", "")
+            if stats.get_value("smn/error/report"):
+                raise OSError("the run report could not be written: the dataset not switched")
+        pause_at("reextract-built")
+        with self._switch_lock():
             switched = build.commit()
-        self.published = True
+            self.published = True
+            self.switched_to = switched.generation
+            pause_at("reextract-switched")
         stats.set_value("smn/reextract/generation", switched.generation)
         logger.info(
             "Re-extraction switched %s to the generation %s (%d files a crawl published "
@@ -321,6 +340,34 @@ class Command(CrawlCommand):
             switched.previous,
             get_float(crawler.settings, "SMN_KEEP_GENERATIONS_HOURS"),
         )
+
+    def _finish(self, crawler: Crawler, lines: list[str], outcome: Outcome) -> None:
+        if self.build is not None and not outcome.ok and lines:
+            lines = [*lines[:-1], lines[-1] + self._dataset_note()]
+        super()._finish(crawler, lines, outcome)
+
+    def _dataset_note(self) -> str:
+        """What a failed run did to the dataset, for its last line (the cause first: a full
+        disk)."""
+        full = self.full_disk.message
+        cause = f"; {full.lower()} ({self.building.parent})" if full else ""
+        if self.switched_to is not None:
+            return f"{cause}; {self.source} switched to {self.switched_to} all the same"
+        return f"{cause}; {self.source} unchanged (nothing published): run it again"
+
+    def _switch_lock(self) -> DatasetLock:
+        """The dataset lock for the switch, waiting up to ``--wait`` seconds for a crawl
+        that holds it (said in the log: a run that seems to hang is waiting)."""
+        assert self.source is not None
+        try:
+            return DatasetLock.acquire(self.source)
+        except DatasetLocked as exc:
+            logger.info(
+                "Every row is built; waiting up to %g s for the dataset lock to switch: %s",
+                self.wait,
+                exc,
+            )
+        return acquire(self.source, self.wait)
 
 
 def _pipelines(configured: dict[str, Any]) -> dict[str, Any]:
