@@ -46,18 +46,19 @@ from scrapy.exceptions import UsageError
 
 from crawler.commands.compact import DEFAULT_WAIT, Locked, acquire
 from crawler.commands.crawl import Command as CrawlCommand
-from crawler.crawl_id import crawl_id_of
+from crawler.crawl_id import crawl_id_of, filename_safe
 from crawler.dataset.compaction import pause_at
 from crawler.dataset.files import published_files
 from crawler.dataset.generations import GenerationBuild, prepare
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
 from crawler.dataset.paths import archive_dir, dataset_dir, reports_dir
-from crawler.defaults import get_float
+from crawler.defaults import default, get_float, get_int, get_str
 from crawler.extensions.run_report import RunReport
 from crawler.extract import EXTRACTOR_VERSION
 from crawler.offline import OFFLINE_HANDLER
 from crawler.outcome.judge import ExitCode, Outcome, judge
 from crawler.reextract import output
+from crawler.reextract.catchup import drop_caught_up_pages
 from crawler.reextract.cause import FullDisk
 from crawler.reextract.run import ReextractRun, run_of
 from crawler.spiders.archive import SmnArchiveSpider
@@ -238,6 +239,10 @@ class Command(CrawlCommand):
             )
             return
         self.settings.set("SMN_OUTPUT", str(self.building), priority=FORCED)
+        # The rows to re-extract are the base generation's, read from its directory: a
+        # switch meanwhile (another compaction) must not make the run read another one.
+        opts.spargs["source"] = str(self.build.base)
+        pause_at("reextract-begun")
         try:
             with self.full_disk:
                 super().run([SmnArchiveSpider.name], opts)
@@ -308,11 +313,17 @@ class Command(CrawlCommand):
         assert build is not None and self.source is not None
         # Every row of the base was re-extracted or carried over into the new files: none of
         # its files is kept as it is; one removed meanwhile (quarantined) fails the switch.
+        # The run read its base through the build's generation directory, files published
+        # there after the build began included: those are re-extracted or carried over, not
+        # to be caught up at the switch again.
+        build.base_files |= set(run.source.files)
+        new_files = []
         for file in published_files(self.building):
             target = build.directory / file.path
             target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(self.building / file.path, target)
             build.merged(file.path, run.source.files)
+            new_files.append(file.path)
         os.rename(self.building / output.MANIFEST, build.directory / output.MANIFEST)
         # The run report is written again once switched: on a disk too full for it, the
         # run would fail (exit 4) with the dataset switched all the same. Write it first as
@@ -326,6 +337,15 @@ class Command(CrawlCommand):
                 raise OSError("the run report could not be written: the dataset not switched")
         pause_at("reextract-built")
         with self._switch_lock():
+            left_out = drop_caught_up_pages(
+                build,
+                new_files,
+                name=f"{filename_safe(crawl_id)}-caught-up",
+                row_group_size=get_int(crawler.settings, "SMN_ROW_GROUP_SIZE"),
+                compression=get_str(crawler.settings, "SMN_PARQUET_COMPRESSION")
+                or default("SMN_PARQUET_COMPRESSION"),
+            )
+            stats.set_value("smn/reextract/left_to_crawl", left_out)
             switched = build.commit()
             self.published = True
             self.switched_to = switched.generation

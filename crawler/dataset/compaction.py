@@ -31,7 +31,8 @@ wait until ``<path>`` exists: a kill test kills it there, on a condition, not af
 The compaction's steps: ``first-file`` (one merged file published in the new generation),
 ``built`` (all built, before the lock), ``switched`` (after the switch, before old
 generations are removed); the re-extraction's (:mod:`crawler.commands.reextract`):
-``reextract-built`` (every row in the new generation, before the lock) and
+``reextract-begun`` (the new generation begun, no page read yet), ``reextract-built``
+(every row in the new generation, before the lock) and
 ``reextract-switched`` (after the switch, before the clean-up and the report).
 """
 

@@ -10,9 +10,10 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -34,6 +35,7 @@ from tests.support.reextract_run import (
     report_of,
 )
 from tests.support.warc import damage_two_records, published_rows
+from tests.support.writer import article, run_writer
 
 SLOW = "tests.support.marked_work.slow"
 """The extractor at a second a page: a run still reading when its first rows are out."""
@@ -59,11 +61,12 @@ def urls_of(crawled: Crawled) -> list[str]:
     return sorted(row["url"] for row in crawled.rows)
 
 
-def with_gained(crawled: Crawled, dataset: Path) -> list[str]:
-    """The crawl's URLs and the one page today's extractor gains, as the dataset has it."""
-    gained = sorted(set(whole(dataset)) - set(urls_of(crawled)))
+def with_gained(crawled: Crawled, dataset: Path, also: Iterable[str] = ()) -> list[str]:
+    """The crawl's URLs, the one page today's extractor gains, as the dataset has it, and
+    ``also``."""
+    gained = sorted(set(whole(dataset)) - set(urls_of(crawled)) - set(also))
     assert len(gained) == 1 and MARKER in gained[0]
-    return sorted([*urls_of(crawled), *gained])
+    return sorted([*urls_of(crawled), *gained, *also])
 
 
 def builds_beside(dataset: Path) -> list[Path]:
@@ -323,3 +326,54 @@ def test_damaged_records_are_skipped_counted_and_their_rows_kept(
     assert damaged <= {page["url"] for page in report["damaged"]}
     assert report["kept"]["damaged"] == 2
     assert "damaged records skipped" in run.output
+
+
+# -- a crawl publishing during the build ----------------------------------------------
+
+
+def test_rows_a_crawl_publishes_while_the_generation_is_built_are_there_once(
+    crawled: Crawled, dataset: Path, running: Callable[..., Running], tmp_path: Path
+) -> None:
+    """A cron crawl publishes a file in the current generation once the build began (the
+    catch-up links it in at the switch): its rows must not also be carried over."""
+    gate = tmp_path / "gate"
+    run = running(dataset, {}, paused("reextract-begun", gate))
+    run.wait_for(reached(gate), "the begun step")
+    with DatasetLock.acquire(dataset):  # as a crawl publishes
+        run_writer(dataset, [article(1), article(2)], crawl_id="20261205T040000Z-cron01")
+    gate.touch()
+    assert run.process.wait(timeout=120) == 0, run.output()[-3000:]
+    cron = [article(1).url, article(2).url]
+    assert whole(dataset) == with_gained(crawled, dataset, also=cron)  # each once
+
+
+def test_a_page_a_crawl_publishes_while_the_generation_is_switched_is_there_once(
+    crawled: Crawled, dataset: Path, running: Callable[..., Running], tmp_path: Path
+) -> None:
+    """The page the crawl's extractor could not read, now read by a cron crawl (its record
+    already in the archive the re-extraction read) and published in the current generation
+    before the switch: the catch-up brings its row, the re-extraction has one too."""
+    gate = tmp_path / "gate"
+    run = running(dataset, {}, paused("reextract-built", gate))
+    run.wait_for(reached(gate), "the built step")
+    (built,) = unfinished_generations(dataset)
+    built_dir = generations_dir(dataset) / built
+    marked = [
+        p
+        for p in built_dir.rglob("part-*.parquet")
+        if any(MARKER in u for u in pq.read_table(p, columns=["url"])["url"].to_pylist())
+    ]
+    (source,) = marked
+    table = pq.read_table(source)
+    rows = [r for r in table.to_pylist() if MARKER in r["url"]]
+    cron_id = "20261205T040000Z-cron02"
+    for row in rows:
+        row["crawl_id"] = cron_id
+    partition = source.parent.relative_to(built_dir)
+    with DatasetLock.acquire(dataset):  # as a crawl publishes
+        target = dataset / partition / f"part-{cron_id}-00000.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), target)
+    gate.touch()
+    assert run.process.wait(timeout=120) == 0, run.output()[-3000:]
+    assert whole(dataset) == with_gained(crawled, dataset)  # the marked page once
