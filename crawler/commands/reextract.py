@@ -8,10 +8,15 @@ Without ``--into`` the result is the dataset's next generation
 (:mod:`crawler.dataset.generations`): built beside the current one without the dataset lock
 (cron runs go on), then, under the lock (waiting up to ``--wait`` seconds for a running
 crawl), the files a crawl published meanwhile are caught up and the link switched in one
-step; readers that opened the old generation keep reading it. A killed run leaves the current
-generation as it was (its unfinished one is removed by the next crawl, verify or compaction);
-a file removed from the current generation meanwhile (quarantined) fails the switch (exit 4:
-run it again). With ``--into DIR``:
+step; readers that opened the old generation keep reading it. A page a crawl published in
+the current generation meanwhile keeps the crawl's row (:mod:`crawler.reextract.catchup`).
+A killed run leaves the current generation as it was, or the new one whole when killed after
+the switch (its unfinished generation is removed by the next crawl, verify or compaction,
+its rows' directory beside the dataset by the next re-extraction); a full disk fails it
+before the switch (exit 4, the dataset unchanged: the last line says so and names the full
+disk); a file removed from the current generation meanwhile (quarantined) fails the switch
+(exit 4: run it again). Test hook: ``SMNTEST_PAUSE`` (:mod:`crawler.dataset.compaction`).
+With ``--into DIR``:
 
 A crawl like ``scrapy crawl smn`` (same settings, pipelines, run report, exit codes and last
 line) of the ``smn-archive`` spider (:mod:`crawler.spiders.archive`): its requests are
@@ -46,13 +51,13 @@ from scrapy.exceptions import UsageError
 
 from crawler.commands.compact import DEFAULT_WAIT, Locked, acquire
 from crawler.commands.crawl import Command as CrawlCommand
-from crawler.crawl_id import crawl_id_of, filename_safe
+from crawler.crawl_id import crawl_id_of
 from crawler.dataset.compaction import pause_at
 from crawler.dataset.files import published_files
 from crawler.dataset.generations import GenerationBuild, prepare
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
 from crawler.dataset.paths import archive_dir, dataset_dir, reports_dir
-from crawler.defaults import default, get_float, get_int, get_str
+from crawler.defaults import get_float
 from crawler.extensions.run_report import RunReport
 from crawler.extract import EXTRACTOR_VERSION
 from crawler.offline import OFFLINE_HANDLER
@@ -338,14 +343,9 @@ class Command(CrawlCommand):
         pause_at("reextract-built")
         with self._switch_lock():
             left_out = drop_caught_up_pages(
-                build,
-                new_files,
-                name=f"{filename_safe(crawl_id)}-caught-up",
-                row_group_size=get_int(crawler.settings, "SMN_ROW_GROUP_SIZE"),
-                compression=get_str(crawler.settings, "SMN_PARQUET_COMPRESSION")
-                or default("SMN_PARQUET_COMPRESSION"),
+                build, new_files, self.building, crawl_id, crawler.settings
             )
-            stats.set_value("smn/reextract/left_to_crawl", left_out)
+            stats.set_value("smn/reextract/rows_left_to_crawls", left_out)
             switched = build.commit()
             self.published = True
             self.switched_to = switched.generation

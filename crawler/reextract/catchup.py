@@ -17,15 +17,19 @@ knows it (by path, size and mtime), and it is the newer fetch or the same one.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from crawler.dataset.files import PartFile, published_files
+from crawler.dataset.files import DatasetFile, published_files
 from crawler.dataset.generations import GenerationBuild
-from crawler.dataset.rows import read_url_columns
+from crawler.dataset.rows import read_rows, read_url_columns
+from crawler.reextract.output import carry_writer
 from crawler.reextract.source import row_key
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +37,16 @@ logger = logging.getLogger(__name__)
 def drop_caught_up_pages(
     build: GenerationBuild,
     new_files: Iterable[str],
-    *,
-    name: str,
-    row_group_size: int,
-    compression: str,
+    scratch: Path,
+    crawl_id: str,
+    settings: BaseSettings,
 ) -> int:
     """Drop from ``new_files`` (relative paths of the build's own files, each registered
     with :meth:`GenerationBuild.merged`) every row whose page has a row in a file published
-    in the build's base since the build began; the rows dropped. Rewritten files are named
-    ``part-<name>-<n>.parquet``. Call under the dataset lock. OSError on a read or write
-    failure (the build is then abandoned)."""
+    in the build's base since the build began; the rows dropped. The files are written
+    again without them in ``scratch`` (a directory outside the generations: a writer given
+    a path inside them writes into the current one) and moved into the build. Call under
+    the dataset lock. OSError on a read or write failure (the build is then abandoned)."""
     added = published_files(build.base) - build.base_files
     if not added:
         return 0
@@ -50,34 +54,47 @@ def drop_caught_up_pages(
     for file in added:
         for rows in read_url_columns(build.base / file.path):
             keys.update(row_key(row) for row in rows)
-    dropped = 0
-    counter = 0
-    for relative in sorted(new_files):
-        path = build.directory / relative
-        keep = [row_key(row) not in keys for rows in read_url_columns(path) for row in rows]
-        if all(keep):
-            continue
-        table = pq.ParquetFile(path).read()
-        kept = table.filter(pa.array(keep, pa.bool_()))
-        dropped += table.num_rows - kept.num_rows
-        sources = build.sources.get(relative, set())
-        if kept.num_rows:
-            part = PartFile(path.parent, name, counter, kept.schema, compression)
-            counter += 1
-            try:
-                for offset in range(0, kept.num_rows, row_group_size):
-                    part.write(kept.slice(offset, row_group_size))
-                written = part.finish()
-            except BaseException:
-                part.abort()
-                raise
-            build.merged(written.relative_to(build.directory).as_posix(), sources)
-        build.replace_merged(relative)
-    if dropped:
-        logger.info(
-            "%d re-extracted rows left out: a crawl published rows of those pages meanwhile "
-            "(%d files caught up)",
-            dropped,
-            len(added),
+    touched = [
+        relative
+        for relative in sorted(new_files)
+        if any(
+            row_key(row) in keys
+            for rows in read_url_columns(build.directory / relative)
+            for row in rows
         )
+    ]
+    if not touched:
+        return 0
+    # its own file names: the run's are taken in the build already
+    writer = carry_writer(scratch, f"{crawl_id}-again", settings)
+    dropped = 0
+    sources: set[DatasetFile] = set()
+    try:
+        for relative in touched:
+            sources |= build.sources.get(relative, set())
+            for rows in read_rows(build.directory / relative):
+                for row in rows:
+                    if row_key(row) in keys:
+                        dropped += 1
+                    elif not writer.write(row):
+                        raise OSError("the dataset writer failed (see the errors above)")
+        writer.close()
+        if writer.failed:
+            raise OSError("the dataset writer failed (see the errors above)")
+    except BaseException:
+        writer.abort_all()
+        raise
+    for relative in touched:
+        build.replace_merged(relative)
+    for file in published_files(scratch):
+        target = build.directory / file.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(scratch / file.path, target)
+        build.merged(file.path, sources)
+    logger.info(
+        "%d re-extracted rows left out: a crawl published rows of those pages meanwhile "
+        "(%d files caught up)",
+        dropped,
+        len(added),
+    )
     return dropped

@@ -353,6 +353,7 @@ def test_a_page_a_crawl_publishes_while_the_generation_is_switched_is_there_once
     """The page the crawl's extractor could not read, now read by a cron crawl (its record
     already in the archive the re-extraction read) and published in the current generation
     before the switch: the catch-up brings its row, the re-extraction has one too."""
+    old = dataset.resolve()
     gate = tmp_path / "gate"
     run = running(dataset, {}, paused("reextract-built", gate))
     run.wait_for(reached(gate), "the built step")
@@ -377,3 +378,7 @@ def test_a_page_a_crawl_publishes_while_the_generation_is_switched_is_there_once
     gate.touch()
     assert run.process.wait(timeout=120) == 0, run.output()[-3000:]
     assert whole(dataset) == with_gained(crawled, dataset)  # the marked page once
+    assert "1 re-extracted rows left out" in run.output()
+    # the old generation as the crawl left it
+    assert whole(old) == with_gained(crawled, dataset)
+    assert {r["crawl_id"] for r in published_rows(old)} == {crawled.crawl_id, cron_id}
