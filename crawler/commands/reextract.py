@@ -8,10 +8,15 @@ Without ``--into`` the result is the dataset's next generation
 (:mod:`crawler.dataset.generations`): built beside the current one without the dataset lock
 (cron runs go on), then, under the lock (waiting up to ``--wait`` seconds for a running
 crawl), the files a crawl published meanwhile are caught up and the link switched in one
-step; readers that opened the old generation keep reading it. A killed run leaves the current
-generation as it was (its unfinished one is removed by the next crawl, verify or compaction);
-a file removed from the current generation meanwhile (quarantined) fails the switch (exit 4:
-run it again). With ``--into DIR``:
+step; readers that opened the old generation keep reading it. A page a crawl published in
+the current generation meanwhile keeps the crawl's row (:mod:`crawler.reextract.catchup`).
+A killed run leaves the current generation as it was, or the new one whole when killed after
+the switch (its unfinished generation is removed by the next crawl, verify or compaction,
+its rows' directory beside the dataset by the next re-extraction); a full disk fails it
+before the switch (exit 4, the dataset unchanged: the last line says so and names the full
+disk); a file removed from the current generation meanwhile (quarantined) fails the switch
+(exit 4: run it again). Test hook: ``SMNTEST_PAUSE`` (:mod:`crawler.dataset.compaction`).
+With ``--into DIR``:
 
 A crawl like ``scrapy crawl smn`` (same settings, pipelines, run report, exit codes and last
 line) of the ``smn-archive`` spider (:mod:`crawler.spiders.archive`): its requests are
@@ -47,15 +52,19 @@ from scrapy.exceptions import UsageError
 from crawler.commands.compact import DEFAULT_WAIT, Locked, acquire
 from crawler.commands.crawl import Command as CrawlCommand
 from crawler.crawl_id import crawl_id_of
+from crawler.dataset.compaction import pause_at
 from crawler.dataset.files import published_files
 from crawler.dataset.generations import GenerationBuild, prepare
 from crawler.dataset.lock import DatasetLock, DatasetLocked, lock_path
 from crawler.dataset.paths import archive_dir, dataset_dir, reports_dir
 from crawler.defaults import get_float
+from crawler.extensions.run_report import RunReport
 from crawler.extract import EXTRACTOR_VERSION
 from crawler.offline import OFFLINE_HANDLER
 from crawler.outcome.judge import ExitCode, Outcome, judge
 from crawler.reextract import output
+from crawler.reextract.catchup import drop_caught_up_pages
+from crawler.reextract.cause import FullDisk
 from crawler.reextract.run import ReextractRun, run_of
 from crawler.spiders.archive import SmnArchiveSpider
 
@@ -125,6 +134,8 @@ class Command(CrawlCommand):
             # The next generation's directory, made in run(): a placeholder until then.
             self.building = source
         self.published = False
+        self.switched_to: str | None = None
+        self.full_disk = FullDisk()
         self.wait = float(opts.wait)
         archive = archive_dir(settings)
         reports = reports_dir(settings)
@@ -233,8 +244,13 @@ class Command(CrawlCommand):
             )
             return
         self.settings.set("SMN_OUTPUT", str(self.building), priority=FORCED)
+        # The rows to re-extract are the base generation's, read from its directory: a
+        # switch meanwhile (another compaction) must not make the run read another one.
+        opts.spargs["source"] = str(self.build.base)
+        pause_at("reextract-begun")
         try:
-            super().run([SmnArchiveSpider.name], opts)
+            with self.full_disk:
+                super().run([SmnArchiveSpider.name], opts)
         finally:
             if not self.published:
                 self.build.abandon()
@@ -302,15 +318,38 @@ class Command(CrawlCommand):
         assert build is not None and self.source is not None
         # Every row of the base was re-extracted or carried over into the new files: none of
         # its files is kept as it is; one removed meanwhile (quarantined) fails the switch.
+        # The run read its base through the build's generation directory, files published
+        # there after the build began included: those are re-extracted or carried over, not
+        # to be caught up at the switch again.
+        build.base_files |= set(run.source.files)
+        new_files = []
         for file in published_files(self.building):
             target = build.directory / file.path
             target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(self.building / file.path, target)
             build.merged(file.path, run.source.files)
+            new_files.append(file.path)
         os.rename(self.building / output.MANIFEST, build.directory / output.MANIFEST)
-        with acquire(self.source, self.wait):
+        # The run report is written again once switched: on a disk too full for it, the
+        # run would fail (exit 4) with the dataset switched all the same. Write it first as
+        # it will be (same size), so only the switch's own few bytes come after it.
+        report = crawler.get_extension(RunReport)
+        if report is not None:
+            stats.set_value("smn/reextract/published", str(self.source))
+            report.write()
+            stats.set_value("smn/reextract/published", "")
+            if stats.get_value("smn/error/report"):
+                raise OSError("the run report could not be written: the dataset not switched")
+        pause_at("reextract-built")
+        with self._switch_lock():
+            left_out = drop_caught_up_pages(
+                build, new_files, self.building, crawl_id, crawler.settings
+            )
+            stats.set_value("smn/reextract/rows_left_to_crawls", left_out)
             switched = build.commit()
-        self.published = True
+            self.published = True
+            self.switched_to = switched.generation
+            pause_at("reextract-switched")
         stats.set_value("smn/reextract/generation", switched.generation)
         logger.info(
             "Re-extraction switched %s to the generation %s (%d files a crawl published "
@@ -321,6 +360,34 @@ class Command(CrawlCommand):
             switched.previous,
             get_float(crawler.settings, "SMN_KEEP_GENERATIONS_HOURS"),
         )
+
+    def _finish(self, crawler: Crawler, lines: list[str], outcome: Outcome) -> None:
+        if self.build is not None and not outcome.ok and lines:
+            lines = [*lines[:-1], lines[-1] + self._dataset_note()]
+        super()._finish(crawler, lines, outcome)
+
+    def _dataset_note(self) -> str:
+        """What a failed run did to the dataset, for its last line (the cause first: a full
+        disk)."""
+        full = self.full_disk.message
+        cause = f"; {full.lower()} ({self.building.parent})" if full else ""
+        if self.switched_to is not None:
+            return f"{cause}; {self.source} switched to {self.switched_to} all the same"
+        return f"{cause}; {self.source} unchanged (nothing published): run it again"
+
+    def _switch_lock(self) -> DatasetLock:
+        """The dataset lock for the switch, waiting up to ``--wait`` seconds for a crawl
+        that holds it (said in the log: a run that seems to hang is waiting)."""
+        assert self.source is not None
+        try:
+            return DatasetLock.acquire(self.source)
+        except DatasetLocked as exc:
+            logger.info(
+                "Every row is built; waiting up to %g s for the dataset lock to switch: %s",
+                self.wait,
+                exc,
+            )
+        return acquire(self.source, self.wait)
 
 
 def _pipelines(configured: dict[str, Any]) -> dict[str, Any]:

@@ -25,11 +25,15 @@ up with what a crawl published meanwhile and the link switches.
 A partition left with one small file of the current schema is done: compacting again
 changes nothing.
 
-Test hook: the environment variable ``SMNTEST_COMPACT_PAUSE=<step>:<path>`` makes the
-compaction create ``<path>.reached`` at ``<step>`` (``first-file``: one merged file
-published in the new generation; ``built``: all built, before the lock; ``switched``: after
-the switch, before old generations are removed) and wait until ``<path>`` exists: a kill
-test kills it there, on a condition, not after a sleep.
+Test hook, for the kill tests only (never set it otherwise): the environment variable
+``SMNTEST_PAUSE=<step>:<path>`` makes the process create ``<path>.reached`` at ``<step>`` and
+wait until ``<path>`` exists: a kill test kills it there, on a condition, not after a sleep.
+The compaction's steps: ``first-file`` (one merged file published in the new generation),
+``built`` (all built, before the lock), ``switched`` (after the switch, before old
+generations are removed); the re-extraction's (:mod:`crawler.commands.reextract`):
+``reextract-begun`` (the new generation begun, no page read yet), ``reextract-built``
+(every row in the new generation, before the lock) and
+``reextract-switched`` (after the switch, before the clean-up and the report).
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ from crawler.dataset.schema import article_schema, conform, is_current
 
 logger = logging.getLogger(__name__)
 
-PAUSE_ENV = "SMNTEST_COMPACT_PAUSE"
+PAUSE_ENV = "SMNTEST_PAUSE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,8 @@ class Compaction:
 
 
 def pause_at(step: str) -> None:
-    """The test hook (see the module docstring)."""
+    """The kill tests' hook (see the module docstring): nothing unless ``SMNTEST_PAUSE``
+    names ``step``."""
     wanted = os.environ.get(PAUSE_ENV, "")
     name, _, path = wanted.partition(":")
     if name != step or not path:

@@ -10,72 +10,33 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from crawler.extract import EXTRACTOR_VERSION
-from crawler.network.urls import url_key
 from replica.server import ReplicaHandle
 from tests.support.crawl_run import REPO, crawl_command
 from tests.support.marked_work import MARKER_ENV, STARTED_ENV
-from tests.support.reextract_run import reextract, reextract_command
-from tests.support.warc import published_rows
-
-MARKER = "Desert_Crew"
-"""A marsdaily.com article of April 2013: the crawl's extractor cannot read it."""
-UNREADABLE = "tests.support.marked_work.unreadable_marked"
-
-
-@dataclass
-class Crawled:
-    root: Path
-    rows: list[dict[str, Any]]
-
-    @property
-    def dataset(self) -> Path:
-        return self.root / "articles"
-
-    @property
-    def crawl_id(self) -> str:
-        return self.rows[0]["crawl_id"]
+from tests.support.reextract_run import (
+    MARKER,
+    UNREADABLE,
+    Crawled,
+    by_key,
+    crawl_for_reextract,
+    reextract,
+    reextract_command,
+    report_of,
+    without,
+)
+from tests.support.warc import damage_two_records, published_rows
 
 
 @pytest.fixture(scope="module")
 def crawled(replica: ReplicaHandle, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
-    root = tmp_path_factory.mktemp("reextract")
-    command, env = crawl_command(
-        replica,
-        root / "articles",
-        # publishes mid-run too: the archive has more than one WARC file
-        settings={"SMN_EXTRACT_WORK": UNREADABLE, "SMN_PUBLISH_INTERVAL_SECONDS": "1"},
-    )
-    done = subprocess.run(
-        command, cwd=REPO, env={**env, MARKER_ENV: MARKER}, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    rows = published_rows(root / "articles")
-    assert rows and not any(MARKER in row["url"] for row in rows)
-    return Crawled(root, rows)
-
-
-def by_key(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    keyed = {url_key(row["canonical_url"] or row["url"]): row for row in rows}
-    assert len(keyed) == len(rows), "a page has two rows"
-    return keyed
-
-
-def without(row: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k not in names}
-
-
-def report_of(run_output: str) -> dict[str, Any]:
-    line = next(x for x in run_output.splitlines() if x.strip().startswith("report: "))
-    return json.loads(Path(line.split("report: ", 1)[1].strip()).read_text())
+    return crawl_for_reextract(replica, tmp_path_factory.mktemp("reextract"))
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -198,22 +159,7 @@ def test_damaged_records_are_skipped_counted_and_their_rows_kept(
     root = tmp_path / "copy"
     shutil.copytree(crawled.root / "articles", root / "articles")
     shutil.copytree(crawled.root / "warc", root / "warc")
-    rows = sorted(crawled.rows, key=lambda r: (r["warc_filename"], r["warc_record_offset"]))
-    files = sorted({row["warc_filename"] for row in rows})
-    # bytes flipped in the middle of one row's record
-    flipped = rows[0]
-    path = root / "warc" / flipped["warc_filename"]
-    data = bytearray(path.read_bytes())
-    middle = flipped["warc_record_offset"] + flipped["warc_record_length"] // 2
-    for i in range(middle, middle + 8):
-        data[i] ^= 0xFF
-    path.write_bytes(bytes(data))
-    # another file (or the same, past that record) cut short in the middle of a record
-    last = [r for r in rows if r["warc_filename"] == files[-1] and r is not flipped][-1]
-    cut = root / "warc" / last["warc_filename"]
-    with cut.open("r+b") as out:
-        out.truncate(last["warc_record_offset"] + last["warc_record_length"] // 2)
-    damaged = {flipped["url"], last["url"]}
+    damaged = damage_two_records(root / "warc", crawled.rows)
     into = tmp_path / "next"
     run = reextract(root / "articles", "--into", str(into))
     assert run.returncode == 0, run.output[-3000:]

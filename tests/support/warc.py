@@ -63,3 +63,23 @@ def warc_problems(dataset: Path, archive: Path | None = None) -> list[str]:
             if record.rec_type != "response" or uri != row["url"]:
                 problems.append(f"{row['url']}: the record is a {record.rec_type} of {uri}")
     return problems
+
+
+def damage_two_records(archive: Path, rows: list[dict[str, Any]]) -> set[str]:
+    """Damage the WARC records of two rows in ``archive``: bytes flipped in the middle of
+    the first row's record, and the last file cut short in the middle of another's. The
+    two rows' URLs."""
+    rows = sorted(rows, key=lambda r: (r["warc_filename"], r["warc_record_offset"]))
+    files = sorted({row["warc_filename"] for row in rows})
+    flipped = rows[0]
+    path = archive / flipped["warc_filename"]
+    data = bytearray(path.read_bytes())
+    middle = flipped["warc_record_offset"] + flipped["warc_record_length"] // 2
+    for i in range(middle, middle + 8):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    # another file (or the same, past that record)
+    last = [r for r in rows if r["warc_filename"] == files[-1] and r is not flipped][-1]
+    with (archive / last["warc_filename"]).open("r+b") as out:
+        out.truncate(last["warc_record_offset"] + last["warc_record_length"] // 2)
+    return {flipped["url"], last["url"]}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,9 +15,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
-import pandas as pd
-import pyarrow.dataset as ds
 import pytest
 
 from crawler.dataset.generations import current, generations_dir, is_linked
@@ -27,6 +23,8 @@ from crawler.outcome.judge import ExitCode
 from replica.app import from_direct
 from replica.server import ReplicaHandle
 from tests.support.crawl_run import REPO, crawl
+from tests.support.disk import fill, small_tmpfs
+from tests.support.readers import whole
 from tests.support.writer import article, finished, run_writer
 
 # small files, as many cron runs leave them
@@ -51,21 +49,6 @@ def run_compact(
         text=True,
         timeout=300,
     )
-
-
-def whole(dataset: Path) -> list[str]:
-    """Every row's URL as pandas, pyarrow and DuckDB read the dataset's stable path; they
-    must agree, and no URL may be there twice."""
-    by_pandas = sorted(pd.read_parquet(dataset, columns=["url"])["url"])
-    by_arrow = sorted(
-        ds.dataset(dataset, format="parquet").to_table(columns=["url"])["url"].to_pylist()
-    )
-    by_duckdb = sorted(
-        u for (u,) in duckdb.sql(f"SELECT url FROM '{dataset}/**/*.parquet'").fetchall()
-    )
-    assert by_pandas == by_arrow == by_duckdb
-    assert len(set(by_pandas)) == len(by_pandas)
-    return by_pandas
 
 
 # -- crawl, compact, crawl --------------------------------------------------------------
@@ -126,7 +109,7 @@ def test_a_compaction_killed_at_any_step_leaves_the_dataset_whole(
     process = subprocess.Popen(
         compact_command(dataset, SMN_ROW_GROUP_SIZE="2"),
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "SMNTEST_COMPACT_PAUSE": f"{step}:{gate}"},
+        env={**os.environ, "PYTHONPATH": str(REPO), "SMNTEST_PAUSE": f"{step}:{gate}"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -164,19 +147,8 @@ def test_a_compaction_killed_at_any_step_leaves_the_dataset_whole(
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 2 MB tmpfs, where the system lets this process mount one (root); else skipped."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if shutil.which("mount") is None or os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {made.stderr.decode(errors='replace')}")
-    try:
+    with small_tmpfs(tmp_path / "disk", "2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_exits_4_and_leaves_the_dataset_as_it_was(small_disk: Path) -> None:
@@ -185,10 +157,7 @@ def test_a_full_disk_exits_4_and_leaves_the_dataset_as_it_was(small_disk: Path) 
     before = run_compact(dataset, SMN_ROW_GROUP_SIZE="2", SMN_FILE_MAX_ROWS="3")  # migrates
     assert before.returncode == 0, before.stdout + before.stderr
     files = sorted(p.relative_to(dataset) for p in finished(dataset))
-    # fill the disk but for a few kilobytes
-    filler = small_disk / "filler"
-    stat = os.statvfs(small_disk)
-    filler.write_bytes(b"\0" * (stat.f_bavail * stat.f_frsize - 8192))
+    filler = fill(small_disk, leave=8192)  # but for a few kilobytes
 
     done = run_compact(dataset, SMN_ROW_GROUP_SIZE="2")
 
