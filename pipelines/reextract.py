@@ -18,9 +18,6 @@ page key is read once, so it drops nothing a crawl would keep.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
@@ -78,19 +75,9 @@ class ReextractPipeline:
 
 class ReextractStoriesPipeline(StoriesPipeline):
     """The stories pipeline of a re-extraction (in place of the crawl's, at 300): its story
-    index in a private temporary SQLite file, not in memory (the incremental state is off,
-    and an index in memory grows with every article of the archive: 560 MB at 50,000)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._scratch: Path | None = None
+    index in a private temporary SQLite file (deleted when it closes or the process dies),
+    not in memory (the incremental state is off, and an index in memory grows with every
+    article of the archive: 560 MB at 50,000)."""
 
     def open_store(self) -> tuple[BandStore, str]:
-        self._scratch = Path(tempfile.mkdtemp(prefix="smn-stories-"))
-        path = self._scratch / "stories.sqlite"
-        return SqliteBandStore(path, private=True), f"in the scratch file {path}"
-
-    def close_spider(self) -> None:
-        super().close_spider()
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+        return SqliteBandStore(None, private=True), "in a temporary file"

@@ -111,6 +111,21 @@ def compact_dataset(
 ) -> tuple[list[str], ExitCode]:
     """Compact ``dataset`` (the whole command but the printing): the summary lines, the
     last one the outcome, and the exit code."""
+    stable = stable_path(dataset)
+    try:
+        builder = DatasetLock.acquire(dataset, build=True)
+    except DatasetLocked as exc:
+        return [f"FAILED (code 3): {exc}; nothing compacted"], ExitCode.LOCKED
+    except OSError as exc:
+        return _output_error(f"cannot create the build lock beside {stable}: {exc}")
+    with builder:
+        return _compact_built(dataset, settings, wait)
+
+
+def _compact_built(
+    dataset: Path, settings: BaseSettings, wait: float
+) -> tuple[list[str], ExitCode]:
+    """:func:`compact_dataset` with the build lock held."""
     started = time.monotonic()
     keep_hours = get_float(settings, "SMN_KEEP_GENERATIONS_HOURS")
     stable = stable_path(dataset)

@@ -219,6 +219,26 @@ class Command(CrawlCommand):
         assert self.settings is not None and self.source is not None
         source = self.source
         try:
+            builder = DatasetLock.acquire(source, build=True)
+        except DatasetLocked as exc:
+            self._not_run(
+                self._create_crawler(SmnArchiveSpider.name),
+                Outcome(ExitCode.LOCKED, f"{exc}; this run did nothing"),
+            )
+            return
+        except OSError as exc:
+            reason = f"cannot create the lock {lock_path(source)} beside the dataset: {exc}"
+            self._not_run(
+                self._create_crawler(SmnArchiveSpider.name),
+                Outcome(ExitCode.OUTPUT_ERROR, reason),
+            )
+            return
+        with builder:
+            self._build_generation(source, opts)
+
+    def _build_generation(self, source: Path, opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        try:
             with acquire(source, self.wait):
                 prepare(source, get_float(self.settings, "SMN_KEEP_GENERATIONS_HOURS"))
                 for stale in output.remove_stale_builds(source):

@@ -42,14 +42,19 @@ except ImportError:  # pragma: no cover - Windows: no flock
 class DatasetLocked(Exception):
     """Another process holds the lock of the dataset."""
 
+    what = "another run is writing the dataset"
+
     def __init__(self, dataset: Path, lock_file: Path, holder: str) -> None:
         self.dataset = dataset
         self.lock_file = lock_file
         self.holder = holder
-        super().__init__(
-            f"another run is writing the dataset {dataset} ({holder or 'holder unknown'}; "
-            f"lock {lock_file})"
-        )
+        super().__init__(f"{self.what} {dataset} ({holder or 'holder unknown'}; lock {lock_file})")
+
+
+class BuildLocked(DatasetLocked):
+    """Another re-extraction or compaction is building the dataset's next generation."""
+
+    what = "another re-extraction or compaction is building the next generation of"
 
 
 def lock_path(dataset: Path) -> Path:
@@ -68,12 +73,19 @@ class DatasetLock:
         self._fd = fd
 
     @classmethod
-    def acquire(cls, dataset: Path) -> DatasetLock:
+    def acquire(cls, dataset: Path, *, build: bool = False) -> DatasetLock:
         """Lock ``dataset`` or raise :class:`DatasetLocked` at once (never waits).
+
+        ``build``: the *build lock* instead (``.<name>.build.lock``), held by a re-extraction
+        or a compaction for its whole run (raises :class:`BuildLocked`): one next generation
+        is built at a time (a second would be thrown away at its switch), and a build's
+        hidden directories are removed as stale only by a run that holds it.
 
         OSError when the lock file cannot be created (an unwritable output directory).
         """
         path = lock_path(dataset)
+        if build:
+            path = path.with_name(path.name.removesuffix(".lock") + ".build.lock")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
@@ -82,7 +94,7 @@ class DatasetLock:
         except BlockingIOError:
             holder = _read_holder(fd)
             os.close(fd)
-            raise DatasetLocked(dataset, path, holder) from None
+            raise (BuildLocked if build else DatasetLocked)(dataset, path, holder) from None
         except BaseException:
             os.close(fd)
             raise

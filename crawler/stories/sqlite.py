@@ -71,18 +71,21 @@ class SqliteBandStore:
     those short transactions, so the incremental state's own writes (another connection on the
     same file) are never held up.
 
-    ``private``: a file no other process opens and no crash needs (a re-extraction's
-    scratch index): no journal."""
+    ``private``: a file no other process opens and no crash needs: no journal. ``path``
+    None: a private index in an anonymous temporary file (a re-extraction's)."""
 
-    def __init__(self, path: Path, *, private: bool = False) -> None:
+    def __init__(self, path: Path | None, *, private: bool = False) -> None:
         self.path = path
-        self.private = private
-        self.batch = PRIVATE_BATCH if private else BATCH
+        self.private = private or path is None
+        self.batch = PRIVATE_BATCH if self.private else BATCH
         self._waiting: dict[str, tuple[StoryEntry, Sequence[bytes]]] = {}
         self._waiting_bands: dict[bytes, set[str]] = {}
-        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        # No path: SQLite's own temporary file, deleted when the connection closes or the
+        # process dies (a killed re-extraction leaves nothing behind).
+        where = "" if path is None else path
+        self._db = sqlite3.connect(where, timeout=30.0, isolation_level=None)
         try:
-            if private:
+            if self.private:
                 self._db.execute("PRAGMA journal_mode=OFF")
                 self._db.execute("PRAGMA synchronous=OFF")
             else:

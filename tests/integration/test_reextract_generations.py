@@ -382,3 +382,42 @@ def test_a_page_a_crawl_publishes_while_the_generation_is_switched_is_there_once
     # the old generation as the crawl left it
     assert whole(old) == with_gained(crawled, dataset)
     assert {r["crawl_id"] for r in published_rows(old)} == {crawled.crawl_id, cron_id}
+
+
+# -- one build at a time -----------------------------------------------------------------
+
+
+def test_a_second_build_while_one_runs_stops_at_once_and_leaves_it_whole(
+    crawled: Crawled, dataset: Path, running: Callable[..., Running], tmp_path: Path
+) -> None:
+    """A second re-extraction (or a compaction from cron) while a re-extraction builds the
+    next generation: exit 3 at once, naming the running build; the first one's hidden
+    build is not taken for a killed run's leftovers, and it finishes and switches."""
+    import sys
+
+    gate = tmp_path / "gate"
+    first = running(dataset, ONE_ROW_FILES, paused("reextract-begun", gate))
+    first.wait_for(reached(gate), "the first build begun")
+    builds = builds_beside(dataset)
+    assert builds
+
+    second = reextract(dataset)
+    assert second.returncode == ExitCode.LOCKED, second.output[-3000:]
+    assert "building the next generation" in second.last_line, second.last_line
+    compact = subprocess.run(
+        [sys.executable, "-m", "scrapy", "compact", "-s", f"SMN_OUTPUT={dataset}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert compact.returncode == ExitCode.LOCKED, compact.stdout + compact.stderr
+    assert "building the next generation" in compact.stdout
+    assert builds_beside(dataset) == builds  # untouched
+
+    gate.touch()
+    assert first.process.wait(timeout=120) == 0, first.output()[-3000:]
+    rows = published_rows(dataset)
+    by_key(rows)
+    assert sorted(r["url"] for r in rows) == with_gained(crawled, dataset)
+    assert_cleaned(dataset)

@@ -164,6 +164,7 @@ def test_no_file_name_comes_from_page_content(hostile: HostileCrawl) -> None:
         "secret.txt",
         ".articles.lock",
         ".articles.publish.lock",
+        ".articles.build.lock",
         ".articles.gen",
         ".articles.schemas.json",
         "state.sqlite",
