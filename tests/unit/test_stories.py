@@ -223,3 +223,23 @@ def test_the_sqlite_index_outlives_its_connection(tmp_path: Path) -> None:
     )
     second.close()
     assert b.story_id == a.story_id and b.near_duplicate_of == base.url
+
+
+@pytest.mark.parametrize("window", [3, 100])
+def test_the_sqlite_index_keeps_to_the_window_narrow_or_wide(window: int, tmp_path: Path) -> None:
+    # A window of weeks is looked up day by day, one of months as a range of days.
+    store = SqliteBandStore(tmp_path / "state.sqlite")
+    index = StoryIndex(store, window_days=window)
+    base, copy = (next(f for f in FIXTURES if f.id == i) for i in ("g05-base", "g05-combo"))
+    day = base.published.toordinal()
+    first = index.assign(base.url, signature_bytes(base.text), day, now=NOW)
+    inside = index.assign(copy.url, signature_bytes(copy.text), day + window, now=NOW)
+    outside = index.assign(
+        "https://www.terradaily.com/reports/late_999.html",
+        signature_bytes(copy.text),
+        day - window - 1,
+        now=NOW,
+    )
+    store.close()
+    assert inside.story_id == first.story_id
+    assert outside.story_id != first.story_id
