@@ -332,7 +332,7 @@ class RecordReader:
 _HEAD_END = b"\r\n\r\n"
 _HTTP_STATUS = re.compile(r"(HTTP/1\.[01]) +(\d{3}(?: .*)?)", re.IGNORECASE)
 _PLAIN_ENCODINGS = frozenset({"", "identity"})
-_INFLATED_ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS}
+_INFLATED_ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
 def _header_lines(block: bytes) -> list[tuple[str, str]] | None:
@@ -392,8 +392,8 @@ def parse_record(data: bytes, *, decode: bool = True) -> ArchivedPage | None:
             encoding = value.strip().lower()
     body = block[http_end + 4 :]
     if decode and encoding not in _PLAIN_ENCODINGS:
-        wbits = _INFLATED_ENCODINGS.get(encoding, zlib.MAX_WBITS if encoding == "deflate" else 0)
-        if not wbits:
+        wbits = _INFLATED_ENCODINGS.get(encoding)
+        if wbits is None:
             return None
         inflater = zlib.decompressobj(wbits)
         try:

@@ -221,20 +221,18 @@ class Command(CrawlCommand):
         try:
             builder = DatasetLock.acquire(source, build=True)
         except DatasetLocked as exc:
-            self._not_run(
-                self._create_crawler(SmnArchiveSpider.name),
-                Outcome(ExitCode.LOCKED, f"{exc}; this run did nothing"),
-            )
+            self._refuse(Outcome(ExitCode.LOCKED, f"{exc}; this run did nothing"))
             return
         except OSError as exc:
             reason = f"cannot create the lock {lock_path(source)} beside the dataset: {exc}"
-            self._not_run(
-                self._create_crawler(SmnArchiveSpider.name),
-                Outcome(ExitCode.OUTPUT_ERROR, reason),
-            )
+            self._refuse(Outcome(ExitCode.OUTPUT_ERROR, reason))
             return
         with builder:
             self._build_generation(source, opts)
+
+    def _refuse(self, outcome: Outcome) -> None:
+        """End a run that could not start, as the crawl does (report, last line, code)."""
+        self._not_run(self._create_crawler(SmnArchiveSpider.name), outcome)
 
     def _build_generation(self, source: Path, opts: argparse.Namespace) -> None:
         assert self.settings is not None
@@ -249,19 +247,13 @@ class Command(CrawlCommand):
             self.building = output.building_dir(source, self.settings["SMN_CRAWL_ID"])
             self.building.mkdir()
         except Locked as exc:
-            self._not_run(
-                self._create_crawler(SmnArchiveSpider.name),
-                Outcome(ExitCode.LOCKED, f"{exc}; this run did nothing"),
-            )
+            self._refuse(Outcome(ExitCode.LOCKED, f"{exc}; this run did nothing"))
             return
         except OSError as exc:
             if self.build is not None:
                 self.build.abandon()
             reason = f"cannot start a new generation of {source}: {exc}"
-            self._not_run(
-                self._create_crawler(SmnArchiveSpider.name),
-                Outcome(ExitCode.OUTPUT_ERROR, reason),
-            )
+            self._refuse(Outcome(ExitCode.OUTPUT_ERROR, reason))
             return
         self.settings.set("SMN_OUTPUT", str(self.building), priority=FORCED)
         # The rows to re-extract are the base generation's, read from its directory: a

@@ -207,13 +207,11 @@ class StoryIndex:
         self.window_days = window_days
 
     def candidates(
-        self, sig: Signature, day: int, doc: str, keys: Sequence[bytes] | None = None
+        self, sig: Signature, day: int, doc: str, keys: Sequence[bytes]
     ) -> list[tuple[float, StoryEntry]]:
         """The earlier articles within the window, most similar first, with their scores;
         the article's own entry (a page indexed by a run that did not publish it) first
-        with 2.0. ``keys``: the signature's :func:`band_keys`, when already known."""
-        if keys is None:
-            keys = band_keys(sig)
+        with 2.0. ``keys``: the signature's :func:`band_keys`."""
         # Days are whole (within 3.5 days is within 3); no window is wider than all dates.
         span = int(min(self.window_days, 1e6))
         # Only articles of the window are looked at (the store filters by day): over years

@@ -22,9 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-import duckdb
 import pandas as pd
-import pyarrow.dataset as ds
 import redis
 
 from crawler.dataset.generations import current, generations_dir, is_linked, publish_lock_path
@@ -32,6 +30,7 @@ from crawler.distributed.config import CrawlKeys
 from crawler.network.urls import url_key
 from replica.server import ReplicaHandle
 from tests.support.crawl_run import REPO, crawl_command
+from tests.support.readers import whole
 from tests.support.warc import warc_problems
 from tests.support.writer import article, run_writer
 
@@ -151,19 +150,6 @@ def small_files(dataset: Path, prefix: str, first: int, count: int) -> list[str]
         run_writer(dataset, [item], crawl_id=f"{prefix}{i:02d}")
         urls.append(item.url)
     return urls
-
-
-def whole(dataset: Path) -> list[str]:
-    """Every row's URL as pandas, pyarrow and DuckDB read the stable path; they agree."""
-    by_pandas = sorted(pd.read_parquet(dataset, columns=["url"])["url"])
-    by_arrow = sorted(
-        ds.dataset(dataset, format="parquet").to_table(columns=["url"])["url"].to_pylist()
-    )
-    by_duckdb = sorted(
-        u for (u,) in duckdb.sql(f"SELECT url FROM '{dataset}/**/*.parquet'").fetchall()
-    )
-    assert by_pandas == by_arrow == by_duckdb
-    return by_pandas
 
 
 def final_of(tmp: Path) -> str:
