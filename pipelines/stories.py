@@ -155,7 +155,7 @@ class StoriesPipeline:
             fetched if isinstance(fetched, dt.datetime) else None,
         )
         exact_of = adapter.get("duplicate_of") or None
-        story = self._assign(url, signature, day, exact_of)
+        story = self.story_of(adapter, url, signature, day, exact_of)
         adapter["story_id"] = story.story_id
         adapter["near_duplicate_of"] = story.near_duplicate_of
         adapter["near_duplicate_score"] = story.near_duplicate_score
@@ -169,12 +169,31 @@ class StoriesPipeline:
             self.stats.inc_value("smn/stories/new")
         return item
 
-    def _assign(
-        self, url: str, signature: bytes | None, day: int, exact_of: str | None
+    def story_of(
+        self,
+        adapter: ItemAdapter,
+        url: str,
+        signature: bytes | None,
+        day: int,
+        exact_of: str | None,
     ) -> Assignment:
+        """The record's story (a re-extraction overrides it)."""
+        return self._assign(url, signature, day, exact_of)
+
+    def _assign(
+        self,
+        url: str,
+        signature: bytes | None,
+        day: int,
+        exact_of: str | None,
+        given: Assignment | None = None,
+    ) -> Assignment:
+        """Ask the index; with ``given``, file the record in that story."""
         index = self.index()
         now = time.time()
         try:
+            if given is not None:
+                return index.file(url, signature, day, given, now=now)
             return index.assign(url, signature, day, exact_of=exact_of, now=now)
         except Exception as exc:
             self._index_failed(exc)
@@ -185,4 +204,6 @@ class StoriesPipeline:
             self._index = StoryIndex(
                 MemoryBandStore(), threshold=self.threshold, window_days=self.window_days
             )
+            if given is not None:
+                return self._index.file(url, signature, day, given, now=now)
             return self._index.assign(url, signature, day, exact_of=exact_of, now=now)

@@ -99,9 +99,9 @@ class RedisBandStore:
 
     def candidates(
         self, keys: Sequence[bytes], days: tuple[int, int], limit: int
-    ) -> dict[str, int]:
+    ) -> list[tuple[StoryEntry, int]]:
         if not keys:
-            return {}
+            return []
         if not self._current:
             self._rebuild_old_bands()
         first, last = days
@@ -113,7 +113,8 @@ class RedisBandStore:
             for member in members:
                 doc = member.decode("utf-8")
                 out[doc] = out.get(doc, 0) + 1
-        return top(out, limit)
+        best = top(out, limit)
+        return [(entry, best[entry.doc]) for entry in self.entries(best)]
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
         listed = list(docs)

@@ -143,6 +143,7 @@ def _reextract(stats: Stats) -> dict[str, Any] | None:
             "rows_unchanged",
             "articles_gained",
             "rows_kept",
+            "stories_kept",
             "refused",
             "unindexed_files",
         )

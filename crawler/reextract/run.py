@@ -17,9 +17,11 @@ from typing import Any
 
 from crawler.reextract.plan import Plan, Selection
 from crawler.reextract.source import SourceRows
-from crawler.util.scratch import connect
+from crawler.util.scratch import connect, executemany
 
 logger = logging.getLogger(__name__)
+
+NOTES_BATCH = 500
 
 _RUNS: weakref.WeakKeyDictionary[Any, ReextractRun] = weakref.WeakKeyDictionary()
 
@@ -43,6 +45,7 @@ class ReextractRun:
         self.plan = Plan(self.archive, self.selection)
         self._db = connect()
         self._db.execute("CREATE TABLE outcome (k TEXT PRIMARY KEY, what TEXT) WITHOUT ROWID")
+        self._notes: list[tuple[str, str]] = []
 
     def register(self, crawler: Any) -> None:
         _RUNS[crawler] = self
@@ -63,9 +66,19 @@ class ReextractRun:
 
     def note(self, key: str, what: str) -> None:
         """What became of the page of URL key ``key``."""
-        self._db.execute("INSERT OR REPLACE INTO outcome VALUES (?, ?)", (key, what))
+        # Written a batch at a time: one insert a page, a transaction each, cost a tenth of a
+        # millisecond a page of the main thread.
+        self._notes.append((key, what))
+        if len(self._notes) >= NOTES_BATCH:
+            self._write_notes()
+
+    def _write_notes(self) -> None:
+        if self._notes:
+            executemany(self._db, "INSERT OR REPLACE INTO outcome VALUES (?, ?)", self._notes)
+            self._notes.clear()
 
     def outcome(self, key: str) -> str | None:
+        self._write_notes()
         found = self._db.execute("SELECT what FROM outcome WHERE k = ?", (key,)).fetchone()
         return str(found[0]) if found else None
 

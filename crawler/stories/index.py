@@ -29,15 +29,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import heapq
+from array import array
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from crawler.network.urls import url_key
 from crawler.stories.signature import PERMUTATIONS, SCHEME, Signature
 
 BANDS = 64
 ROWS = PERMUTATIONS // BANDS
+
+K = TypeVar("K", str, int)
 
 
 def band_keys(sig: Signature) -> list[bytes]:
@@ -92,10 +95,11 @@ class BandStore(Protocol):
 
     def candidates(
         self, keys: Sequence[bytes], days: tuple[int, int], limit: int
-    ) -> dict[str, int]:
-        """The ids of the articles filed under any of ``keys`` whose day is within ``days``
-        (first, last), each with how many of the keys: the ``limit`` that share the most
-        (ties by id). At most :data:`PER_BAND` articles of one key are counted."""
+    ) -> list[tuple[StoryEntry, int]]:
+        """The entries of the articles filed under any of ``keys`` whose day is within
+        ``days`` (first, last), each with how many of the keys: the ``limit`` that share the
+        most (ties in the store's own order). At most :data:`PER_BAND` articles of one key are
+        counted."""
         ...
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
@@ -124,7 +128,7 @@ class MemoryBandStore:
 
     def candidates(
         self, keys: Sequence[bytes], days: tuple[int, int], limit: int
-    ) -> dict[str, int]:
+    ) -> list[tuple[StoryEntry, int]]:
         first, last = days
         out: dict[str, int] = {}
         for key in keys:
@@ -134,7 +138,7 @@ class MemoryBandStore:
             within = sorted(doc for doc, day in filed.items() if first <= day <= last)
             for doc in within[:PER_BAND]:
                 out[doc] = out.get(doc, 0) + 1
-        return top(out, limit)
+        return [(self._entries[doc][0], n) for doc, n in top(out, limit).items()]
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
         return [self._entries[d][0] for d in docs if d in self._entries]
@@ -192,6 +196,42 @@ DEFAULT_THRESHOLD = 0.65
 """See :class:`StoryIndex`; measured in benchmarks/stories.py."""
 
 
+HEAVY_FLOOR = 200
+"""A band key carried by fewer indexed articles than this is never heavy: far more than the
+copies of one story (at most one a site)."""
+HEAVY_SHARE = 0.002
+"""A band key carried by at least this share of the indexed articles (and by
+:data:`HEAVY_FLOOR`) is heavy."""
+
+
+class BandCounts:
+    """How many of the articles this index has filed carry each band key, approximately: a
+    fixed array of counters, one per hash of a key (keys that share a counter add up, so a
+    count is never too low; with two million counters a light key shares one with a heavy
+    key at odds of a few in a thousand). Counts the articles filed by this process only (an
+    index opened on a stored state starts at zero): 8 MB whatever their number."""
+
+    SLOTS = 1 << 21
+
+    def __init__(self) -> None:
+        self._counts = array("I", bytes(4 * self.SLOTS))
+        self.articles = 0
+
+    def add(self, keys: Sequence[bytes]) -> None:
+        counts, mask = self._counts, self.SLOTS - 1
+        for key in keys:
+            counts[hash(key) & mask] += 1
+        self.articles += 1
+
+    def light(self, keys: Sequence[bytes]) -> list[bytes]:
+        """The keys that are not heavy (the module docstring)."""
+        cut = max(HEAVY_FLOOR, HEAVY_SHARE * self.articles)
+        if self.articles < cut:
+            return list(keys)
+        counts, mask = self._counts, self.SLOTS - 1
+        return [key for key in keys if counts[hash(key) & mask] < cut]
+
+
 class StoryIndex:
     """Gives each article its story (the rule in the module docstring)."""
 
@@ -205,13 +245,14 @@ class StoryIndex:
         self.store = store
         self.threshold = threshold
         self.window_days = window_days
+        self.bands = BandCounts()
 
     def candidates(
         self, sig: Signature, day: int, doc: str, keys: Sequence[bytes]
     ) -> list[tuple[float, StoryEntry]]:
         """The earlier articles within the window, most similar first, with their scores;
         the article's own entry (a page indexed by a run that did not publish it) first
-        with 2.0. ``keys``: the signature's :func:`band_keys`."""
+        with 2.0. ``keys``: the signature's :func:`band_keys` that are not heavy."""
         # Days are whole (within 3.5 days is within 3); no window is wider than all dates.
         span = int(min(self.window_days, 1e6))
         # Only articles of the window are looked at (the store filters by day): over years
@@ -221,8 +262,8 @@ class StoryIndex:
         # of the same days share (templates, a replica's synthetic text) costs a few
         # comparisons, not a thousand.
         shared = self.store.candidates(keys, (day - span, day + span), MAX_LOADED)
-        found = sorted(self.store.entries(shared), key=lambda e: (-shared[e.doc], e.doc))
-        if doc not in shared:  # its own entry, whatever its day was
+        found = [entry for entry, _ in shared]
+        if all(entry.doc != doc for entry in found):  # its own entry, whatever its day was
             found[:0] = self.store.entries([doc])
         scored: list[tuple[float, StoryEntry]] = []
         for entry in found:
@@ -252,7 +293,8 @@ class StoryIndex:
         doc = _doc(url)
         sig = Signature.from_bytes(signature) if signature is not None else None
         best: tuple[float, StoryEntry] | None = None
-        keys = band_keys(sig) if sig is not None else []
+        every = band_keys(sig) if sig is not None else []
+        keys = self.bands.light(every)
         if sig is not None:
             scored = self.candidates(sig, day, doc, keys)
             if scored and scored[0][0] >= self.threshold:
@@ -273,13 +315,32 @@ class StoryIndex:
             assignment = Assignment(story_id_of(url))
             first_url = url
         if sig is not None:
+            self.bands.add(every)
             self.store.add(
                 StoryEntry(doc, assignment.story_id, first_url, day, sig.to_bytes(), now), keys
             )
         return assignment
 
+    def file(
+        self, url: str, signature: bytes | None, day: int, story: Assignment, *, now: float
+    ) -> Assignment:
+        """Index the article at canonical ``url`` in a story already given to it (a
+        re-extraction keeps the story of a text that did not change), without looking for
+        its copies; ``story``."""
+        if signature is None:
+            return story
+        sig = Signature.from_bytes(signature)
+        every = band_keys(sig)
+        first_url = story.near_duplicate_of or url
+        self.bands.add(every)
+        self.store.add(
+            StoryEntry(_doc(url), story.story_id, first_url, day, sig.to_bytes(), now),
+            self.bands.light(every),
+        )
+        return story
 
-def top(counts: dict[str, int], limit: int) -> dict[str, int]:
+
+def top(counts: dict[K, int], limit: int) -> dict[K, int]:
     """The ``limit`` entries of ``counts`` with the highest counts (ties by key)."""
     if len(counts) <= limit:
         return counts

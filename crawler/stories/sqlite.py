@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from crawler.stories.index import PER_BAND, StoryEntry, band_keys, top
@@ -28,30 +28,34 @@ from crawler.stories.signature import Signature
 from crawler.util.batches import chunks
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS story_entries (
-    doc TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS story_articles (
+    id INTEGER PRIMARY KEY,
+    doc TEXT NOT NULL UNIQUE,
     story_id TEXT NOT NULL,
     first_url TEXT NOT NULL,
     day INTEGER NOT NULL,
     signature BLOB NOT NULL,
     added_at REAL NOT NULL,
     scheme TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS story_entries_added ON story_entries(added_at);
-CREATE TABLE IF NOT EXISTS story_postings (
+);
+CREATE INDEX IF NOT EXISTS story_articles_added ON story_articles(added_at);
+CREATE TABLE IF NOT EXISTS story_keys (
     day INTEGER NOT NULL,
     band BLOB NOT NULL,
-    doc TEXT NOT NULL,
-    PRIMARY KEY (day, band, doc)
+    id INTEGER NOT NULL,
+    PRIMARY KEY (day, band, id)
 ) WITHOUT ROWID;
 """
-# Day first: an article's 64 postings, and a lookup's, lie together in the days of its window
-# (a few pages of the B-tree) wherever the index has grown: keyed by band first, each landed
-# on a page of its own, and the time an article took grew with the index (0.63 -> 0.95 ms
-# from 5,000 to 30,000 articles; day first: 0.52 ms throughout).
-# story_postings replaced story_bands (band, doc: hashed band keys, no day) of crawler 1.4.0
-# (EXTRACTOR_VERSION): rebuilt from the entries' signatures on first open.
-_OLD_BANDS = "story_bands"
+# Keys by day first: an article's 64 keys, and a lookup's, lie together in the days of its
+# window (a few pages of the B-tree) wherever the index has grown: keyed by band first, each
+# landed on a page of its own, and the time an article took grew with the index. Articles by
+# a number: a key row of three numbers is a third of one that names the article by its URL,
+# and a lookup's seeks and a batch's inserts cost half as much.
+# Earlier layouts, rebuilt from their entries' signatures on first open: story_entries (the
+# article named by its URL) with story_postings (day, band, doc), or with story_bands (hashed
+# band keys, no day) of the first index.
+_OLD_TABLES = ("story_entries", "story_postings", "story_bands")
+_COLUMNS = "doc, story_id, first_url, day, signature, added_at, scheme"
 
 
 BATCH = 200
@@ -67,11 +71,9 @@ a wider one (a setting of months) as a range of days, scanned."""
 def _lookup_sql(keys: int, days: int) -> str:
     bands = ",".join("?" * keys)
     if days > MAX_LISTED_DAYS:
-        return (
-            f"SELECT band, doc FROM story_postings WHERE day BETWEEN ? AND ? AND band IN ({bands})"
-        )
+        return f"SELECT band, id FROM story_keys WHERE day BETWEEN ? AND ? AND band IN ({bands})"
     listed = ",".join("?" * days)
-    return f"SELECT band, doc FROM story_postings WHERE day IN ({listed}) AND band IN ({bands})"
+    return f"SELECT band, id FROM story_keys WHERE day IN ({listed}) AND band IN ({bands})"
 
 
 class SqliteBandStore:
@@ -94,6 +96,8 @@ class SqliteBandStore:
         self.batch = PRIVATE_BATCH if self.private else BATCH
         self._waiting: dict[str, tuple[StoryEntry, Sequence[bytes]]] = {}
         self._waiting_bands: dict[bytes, set[str]] = {}
+        self._replaced: set[int] = set()
+        """Numbers of written articles added again (their waiting entry stands for them)."""
         # No path: SQLite's own temporary file, deleted when the connection closes or the
         # process dies (a killed re-extraction leaves nothing behind).
         where = "" if path is None else path
@@ -106,31 +110,38 @@ class SqliteBandStore:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-            self._rebuild_old_bands()
+            self._rebuild_old_layout()
         except BaseException:
             self._db.close()
             raise
 
-    def _rebuild_old_bands(self) -> None:
-        """File the entries of an index written before story_postings under their keys."""
+    def _rebuild_old_layout(self) -> None:
+        """Move the entries of an index of an earlier layout into the current tables and file
+        them under their keys (one transaction: a crash leaves the old layout whole)."""
         db = self._db
-        if not db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_OLD_BANDS,)
-        ).fetchone():
+        found = {
+            name
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'story_%'"
+            )
+        }
+        old = [name for name in _OLD_TABLES if name in found]
+        if not old:
             return
         db.execute("BEGIN IMMEDIATE")
         try:
-            rows = db.execute("SELECT doc, day, signature FROM story_entries").fetchall()
-            for doc, day, raw in rows:
-                try:
-                    keys = band_keys(Signature.from_bytes(raw))
-                except ValueError:  # another scheme's signature: never compared anyway
-                    continue
-                db.executemany(
-                    "INSERT OR IGNORE INTO story_postings (day, band, doc) VALUES (?, ?, ?)",
-                    ((day, key, doc) for key in keys),
+            if "story_entries" in old:
+                db.execute(
+                    f"INSERT OR REPLACE INTO story_articles ({_COLUMNS})"
+                    f" SELECT {_COLUMNS} FROM story_entries ORDER BY doc"
                 )
-            db.execute(f"DROP TABLE {_OLD_BANDS}")
+                rows = db.execute("SELECT id, day, signature FROM story_articles").fetchall()
+                db.executemany(
+                    "INSERT OR IGNORE INTO story_keys (day, band, id) VALUES (?, ?, ?)",
+                    sorted(_key_rows(rows)),
+                )
+            for name in old:
+                db.execute(f"DROP TABLE {name}")
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -139,9 +150,9 @@ class SqliteBandStore:
 
     def candidates(
         self, keys: Sequence[bytes], days: tuple[int, int], limit: int
-    ) -> dict[str, int]:
+    ) -> list[tuple[StoryEntry, int]]:
         if not keys:
-            return {}
+            return []
         first, last = days
         # One statement, one index seek per day and key; the rows come in the index's order,
         # so the PER_BAND cap keeps each band's articles of the earliest days.
@@ -149,30 +160,42 @@ class SqliteBandStore:
         listed = [first, last] if span > MAX_LISTED_DAYS else list(range(first, last + 1))
         rows = self._db.execute(_lookup_sql(len(keys), span), [*listed, *keys])
         per_band: dict[bytes, int] = {}
-        counts: dict[str, int] = {}
-        waiting = self._waiting
-        for band, doc in rows:
+        counts: dict[int, int] = {}
+        replaced = self._replaced
+        for band, number in rows:
             seen = per_band.get(band, 0)
             if seen >= PER_BAND:
                 continue
             per_band[band] = seen + 1
-            if doc not in waiting:
-                counts[doc] = counts.get(doc, 0) + 1
-        out = counts
+            if number not in replaced:
+                counts[number] = counts.get(number, 0) + 1
+        best = top(counts, limit)
+        out = [(entry, best[number]) for number, entry in self._by_number(best)]
+        waiting: dict[str, int] = {}
         for key in keys:
             for doc in self._waiting_bands.get(key, ()):
                 if first <= self._waiting[doc][0].day <= last:
-                    out[doc] = out.get(doc, 0) + 1
-        return top(out, limit)
+                    waiting[doc] = waiting.get(doc, 0) + 1
+        if waiting:
+            out.extend((self._waiting[doc][0], n) for doc, n in waiting.items())
+            out = sorted(out, key=lambda pair: -pair[1])[:limit]
+        return out
+
+    def _by_number(self, numbers: Collection[int]) -> list[tuple[int, StoryEntry]]:
+        if not numbers:
+            return []
+        marks = ",".join("?" * len(numbers))
+        rows = self._db.execute(
+            f"SELECT id, {_COLUMNS} FROM story_articles WHERE id IN ({marks})", list(numbers)
+        )
+        return [(row[0], StoryEntry(*row[1:])) for row in rows]
 
     def entries(self, docs: Collection[str]) -> list[StoryEntry]:
         out = [self._waiting[d][0] for d in docs if d in self._waiting]
         for chunk in chunks([d for d in docs if d not in self._waiting]):
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                "SELECT doc, story_id, first_url, day, signature, added_at, scheme"
-                f" FROM story_entries WHERE doc IN ({marks})",
-                chunk,
+                f"SELECT {_COLUMNS} FROM story_articles WHERE doc IN ({marks})", chunk
             )
             out.extend(StoryEntry(*row) for row in rows)
         return out
@@ -182,6 +205,12 @@ class SqliteBandStore:
         if before is not None:
             for key in before[1]:
                 self._waiting_bands.get(key, set()).discard(entry.doc)
+        else:
+            number = self._db.execute(
+                "SELECT id FROM story_articles WHERE doc = ?", (entry.doc,)
+            ).fetchone()
+            if number is not None:  # written: its rows stand aside until the flush
+                self._replaced.add(number[0])
         self._waiting[entry.doc] = (entry, keys)
         for key in keys:
             self._waiting_bands.setdefault(key, set()).add(entry.doc)
@@ -191,29 +220,36 @@ class SqliteBandStore:
     def flush(self) -> None:
         """Write the waiting additions in one transaction.
 
-        In key order, and with no index by article (an entry's postings are found again
-        from its signature): the postings of a batch land on neighbouring pages of one
-        B-tree, not on a random page of two (three times the cost)."""
+        New articles take the next numbers, so their rows are appended; their keys are
+        written in key order, so that those of a batch land on neighbouring pages of one
+        B-tree. There is no index by article: a replaced or pruned article's keys are found
+        again from its signature."""
         if not self._waiting:
             return
         db = self._db
         waiting = [entry for entry, _ in self._waiting.values()]
         db.execute("BEGIN IMMEDIATE")
         try:
-            self._drop_postings(self._stored([e.doc for e in waiting]))
+            stored = self._stored([e.doc for e in waiting])
+            self._drop_keys([(number, day, raw) for number, day, raw in stored.values()])
             db.executemany(
-                "INSERT OR REPLACE INTO story_entries"
-                " (doc, story_id, first_url, day, signature, added_at, scheme)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                sorted(
-                    (e.doc, e.story_id, e.first_url, e.day, e.signature, e.added_at, e.scheme)
-                    for e in waiting
-                ),
+                f"UPDATE story_articles SET ({_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?) WHERE id = ?",
+                [(*_values(e), stored[e.doc][0]) for e in waiting if e.doc in stored],
+            )
+            ((last,),) = db.execute("SELECT coalesce(max(id), 0) FROM story_articles")
+            numbers = {doc: number for doc, (number, _, _) in stored.items()}
+            for entry in waiting:
+                if entry.doc not in numbers:
+                    last += 1
+                    numbers[entry.doc] = last
+            db.executemany(
+                f"INSERT INTO story_articles (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(numbers[e.doc], *_values(e)) for e in waiting if e.doc not in stored],
             )
             db.executemany(
-                "INSERT OR IGNORE INTO story_postings (day, band, doc) VALUES (?, ?, ?)",
+                "INSERT OR IGNORE INTO story_keys (day, band, id) VALUES (?, ?, ?)",
                 sorted(
-                    (entry.day, key, entry.doc)
+                    (entry.day, key, numbers[entry.doc])
                     for entry, keys in self._waiting.values()
                     for key in keys
                 ),
@@ -225,32 +261,25 @@ class SqliteBandStore:
             raise
         self._waiting.clear()
         self._waiting_bands.clear()
+        self._replaced.clear()
 
-    def _stored(self, docs: Sequence[str]) -> list[tuple[str, int, bytes]]:
-        """(doc, day, signature) of those of ``docs`` already written."""
-        found: list[tuple[str, int, bytes]] = []
+    def _stored(self, docs: Sequence[str]) -> dict[str, tuple[int, int, bytes]]:
+        """doc -> (number, day, signature) of those of ``docs`` already written."""
+        found: dict[str, tuple[int, int, bytes]] = {}
         for chunk in chunks(sorted(docs)):
             marks = ",".join("?" * len(chunk))
-            found.extend(
-                self._db.execute(
-                    f"SELECT doc, day, signature FROM story_entries WHERE doc IN ({marks})",
-                    chunk,
-                )
-            )
+            for doc, number, day, raw in self._db.execute(
+                f"SELECT doc, id, day, signature FROM story_articles WHERE doc IN ({marks})",
+                chunk,
+            ):
+                found[doc] = (number, day, raw)
         return found
 
-    def _drop_postings(self, stored: Sequence[tuple[str, int, bytes]]) -> None:
-        """Remove the postings of written entries (within a transaction)."""
-        rows: list[tuple[int, bytes, str]] = []
-        for doc, day, raw in stored:
-            try:
-                keys = band_keys(Signature.from_bytes(raw))
-            except ValueError:  # another scheme's signature: it was never filed
-                continue
-            rows.extend((day, key, doc) for key in keys)
-        rows.sort()
+    def _drop_keys(self, stored: Sequence[tuple[int, int, bytes]]) -> None:
+        """Remove the key rows of written articles (within a transaction)."""
         self._db.executemany(
-            "DELETE FROM story_postings WHERE day = ? AND band = ? AND doc = ?", rows
+            "DELETE FROM story_keys WHERE day = ? AND band = ? AND id = ?",
+            sorted(_key_rows(stored)),
         )
 
     def prune(self, before: float) -> int:
@@ -259,10 +288,10 @@ class SqliteBandStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             old = db.execute(
-                "SELECT doc, day, signature FROM story_entries WHERE added_at < ?", (before,)
+                "SELECT id, day, signature FROM story_articles WHERE added_at < ?", (before,)
             ).fetchall()
-            self._drop_postings(old)
-            gone = db.execute("DELETE FROM story_entries WHERE added_at < ?", (before,)).rowcount
+            self._drop_keys(old)
+            gone = db.execute("DELETE FROM story_articles WHERE added_at < ?", (before,)).rowcount
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -275,3 +304,19 @@ class SqliteBandStore:
             self.flush()
         finally:
             self._db.close()
+
+
+def _values(e: StoryEntry) -> tuple[object, ...]:
+    return (e.doc, e.story_id, e.first_url, e.day, e.signature, e.added_at, e.scheme)
+
+
+def _key_rows(stored: Iterable[tuple[int, int, bytes]]) -> Iterator[tuple[int, bytes, int]]:
+    """(day, band key, number) of each key of each (number, day, signature); an entry of
+    another scheme is filed under none (it is never compared)."""
+    for number, day, raw in stored:
+        try:
+            keys = band_keys(Signature.from_bytes(raw))
+        except ValueError:
+            continue
+        for key in keys:
+            yield (day, key, number)

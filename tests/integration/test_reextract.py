@@ -74,6 +74,8 @@ def test_same_extractor_gives_the_same_rows_and_no_request_leaves(
     report = report_of(run.output)["reextract"]
     assert report["rows_unchanged"] == len(old) and report["rows_changed"] == 0
     assert report["refused"] == 0 and report["damaged_records"] == 0
+    # every unchanged text was filed in its row's story, with no lookup in the story index
+    assert report["stories_kept"] == len(old)
     assert "re-extraction (into " in run.output
     manifest = json.loads((into / "_reextract.json").read_text())
     assert manifest["extractor_version"] == EXTRACTOR_VERSION

@@ -185,7 +185,7 @@ def test_an_edited_copy_in_a_later_run_joins_the_stored_story(
     before = read_rows(dataset)
     assert before and all(r["story_id"] for r in before)
     with sqlite3.connect(tmp_path / "state.sqlite") as state:
-        indexed = state.execute("SELECT count(*) FROM story_entries").fetchone()[0]
+        indexed = state.execute("SELECT count(*) FROM story_articles").fetchone()[0]
     assert indexed == len({r["text"] for r in before})
     original = next(
         r

@@ -5,19 +5,33 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections import defaultdict
+import random
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from crawler.network.urls import url_key
 from crawler.stories.index import (
+    HEAVY_FLOOR,
+    HEAVY_SHARE,
+    Assignment,
     MemoryBandStore,
+    StoryEntry,
     StoryIndex,
     band_keys,
     day_of,
     story_id_of,
 )
-from crawler.stories.signature import Signature, signature, signature_bytes
+from crawler.stories.signature import (
+    PERMUTATIONS,
+    SCHEME,
+    Signature,
+    signature,
+    signature_bytes,
+)
 from crawler.stories.sqlite import SqliteBandStore
 from crawler.stories.text import words
 from tests.support.story_fixtures import StoryFixture, load_story_fixtures
@@ -138,10 +152,10 @@ def test_stores_group_alike_and_prune_what_is_old(kind: str, tmp_path: Path) -> 
     assert sig is not None
     day = base.published.toordinal()
     assert store.candidates(band_keys(sig), (day - 3, day + 3), 64)
-    assert store.candidates(band_keys(sig), (day + 30, day + 40), 64) == {}
+    assert store.candidates(band_keys(sig), (day + 30, day + 40), 64) == []
     # exact copies (the same text) are not indexed: their original stands for them
     assert store.prune(NOW + 1) == len({f.text for f in FIXTURES})
-    assert store.candidates(band_keys(sig), (day - 3, day + 3), 64) == {}
+    assert store.candidates(band_keys(sig), (day - 3, day + 3), 64) == []
     store.close()
 
 
@@ -173,40 +187,59 @@ def test_a_copy_is_found_among_years_of_articles_that_share_its_bands(
     store.close()
 
 
-def test_an_index_of_the_older_layout_is_rebuilt_on_open(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", ["story_bands", "story_postings"])
+def test_an_index_of_an_earlier_layout_is_rebuilt_on_open(layout: str, tmp_path: Path) -> None:
     import hashlib
     import sqlite3
 
     path = tmp_path / "state.sqlite"
     base, copy = (next(f for f in FIXTURES if f.id == i) for i in ("g05-base", "g05-combo"))
-    first = SqliteBandStore(path)
-    made = StoryIndex(first).assign(
-        base.url, signature_bytes(base.text), base.published.toordinal(), now=NOW
-    )
-    first.close()
-    # The 1.4.0 layout: hashed band keys, no day.
+    raw = signature_bytes(base.text)
+    assert raw is not None
+    doc, day, story = url_key(base.url), base.published.toordinal(), story_id_of(base.url)
+    # Articles named by their URL; with hashed band keys and no day (the first index), or
+    # keys by day.
     db = sqlite3.connect(path)
-    db.execute("DROP TABLE story_postings")
     db.execute(
-        "CREATE TABLE story_bands (band BLOB NOT NULL, doc TEXT NOT NULL,"
-        " PRIMARY KEY (band, doc)) WITHOUT ROWID"
+        "CREATE TABLE story_entries (doc TEXT PRIMARY KEY, story_id TEXT NOT NULL,"
+        " first_url TEXT NOT NULL, day INTEGER NOT NULL, signature BLOB NOT NULL,"
+        " added_at REAL NOT NULL, scheme TEXT NOT NULL) WITHOUT ROWID"
     )
-    ((doc, raw),) = db.execute("SELECT doc, signature FROM story_entries").fetchall()
-    for key in band_keys(Signature.from_bytes(raw)):
-        old = hashlib.blake2b(key, digest_size=8).digest()
-        db.execute("INSERT INTO story_bands VALUES (?, ?)", (old, doc))
+    db.execute(
+        "INSERT INTO story_entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (doc, story, base.url, day, raw, NOW, SCHEME),
+    )
+    keys = band_keys(Signature.from_bytes(raw))
+    if layout == "story_bands":
+        db.execute(
+            "CREATE TABLE story_bands (band BLOB NOT NULL, doc TEXT NOT NULL,"
+            " PRIMARY KEY (band, doc)) WITHOUT ROWID"
+        )
+        for key in keys:
+            old = hashlib.blake2b(key, digest_size=8).digest()
+            db.execute("INSERT INTO story_bands VALUES (?, ?)", (old, doc))
+    else:
+        db.execute(
+            "CREATE TABLE story_postings (day INTEGER NOT NULL, band BLOB NOT NULL,"
+            " doc TEXT NOT NULL, PRIMARY KEY (day, band, doc)) WITHOUT ROWID"
+        )
+        db.executemany(
+            "INSERT INTO story_postings VALUES (?, ?, ?)", [(day, key, doc) for key in keys]
+        )
     db.commit()
     db.close()
-    second = SqliteBandStore(path)
-    joined = StoryIndex(second).assign(
+    store = SqliteBandStore(path)
+    joined = StoryIndex(store).assign(
         copy.url, signature_bytes(copy.text), copy.published.toordinal(), now=NOW
     )
-    second.close()
-    assert joined.story_id == made.story_id and joined.near_duplicate_of == base.url
+    store.close()
+    assert joined.story_id == story and joined.near_duplicate_of == base.url
     db = sqlite3.connect(path)
     tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    (articles,) = db.execute("SELECT count(*) FROM story_articles").fetchone()
     db.close()
-    assert "story_bands" not in tables and "story_postings" in tables
+    assert not tables & {"story_entries", "story_bands", "story_postings"}
+    assert articles == 2
 
 
 def test_the_sqlite_index_outlives_its_connection(tmp_path: Path) -> None:
@@ -243,3 +276,117 @@ def test_the_sqlite_index_keeps_to_the_window_narrow_or_wide(window: int, tmp_pa
     store.close()
     assert inside.story_id == first.story_id
     assert outside.story_id != first.story_id
+
+
+def test_the_jaccard_estimate_counts_equal_values_whatever_they_are() -> None:
+    # Lanes at 0, at the top bit alone, all ones, and neighbours that differ by one bit:
+    # the count must not carry from one value into the next.
+    rng = random.Random(7)
+    special = [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
+    for _ in range(300):
+        a = [rng.choice([*special, rng.getrandbits(32)]) for _ in range(PERMUTATIONS)]
+        b = [v if rng.random() < 0.5 else rng.choice([*special, v ^ 1]) for v in a]
+        same = sum(1 for x, y in zip(a, b, strict=True) if x == y)
+        sig_a = Signature(array("I", a), 10)
+        sig_b = Signature(array("I", b), 10)
+        assert sig_a.jaccard(sig_b) == same / PERMUTATIONS
+
+
+class _Spy(MemoryBandStore):
+    """Remembers the keys each lookup asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[set[bytes]] = []
+
+    def candidates(
+        self, keys: Sequence[bytes], days: tuple[int, int], limit: int
+    ) -> list[tuple[StoryEntry, int]]:
+        self.asked.append(set(keys))
+        return super().candidates(keys, days, limit)
+
+
+def test_wording_hundreds_of_articles_share_neither_joins_them_nor_hides_a_copy() -> None:
+    # 1,500 articles of one week, each nearly half a stock text (a template's paragraphs)
+    # and the rest its own words: some bands the stock text decides are carried by hundreds.
+    rng = random.Random(3)
+    vocabulary = [f"w{i}" for i in range(50_000)]
+    stock = " ".join(rng.choice(vocabulary) for _ in range(180))
+
+    def text() -> str:
+        return stock + " " + " ".join(rng.choice(vocabulary) for _ in range(220))
+
+    store = _Spy()
+    index = StoryIndex(store)
+    day = dt.date(2026, 3, 2).toordinal()
+    carried: Counter[bytes] = Counter()
+    stories = set()
+    for i in range(1500):
+        url = f"https://www.spacedaily.com/reports/look_alike_{i}_999.html"
+        raw = signature_bytes(text())
+        assert raw is not None
+        carried.update(band_keys(Signature.from_bytes(raw)))
+        stories.add(index.assign(url, raw, day + i % 7, now=NOW).story_id)
+    assert len(stories) == 1500  # no look-alike joined another
+    original = text()
+    first = index.assign(
+        "https://www.spacewar.com/reports/original_999.html",
+        signature_bytes(original),
+        day + 3,
+        now=NOW,
+    )
+    text_words = original.split()
+    copy = " ".join(text_words[:150] + text_words[170:])  # a paragraph cut
+    raw = signature_bytes(copy)
+    assert raw is not None
+    near = index.assign("https://www.terradaily.com/reports/copy_999.html", raw, day + 4, now=NOW)
+    assert near.story_id == first.story_id and near.near_duplicate_of is not None
+    # The keys carried by 200 or more of the articles were not asked for (two keys that
+    # share a counter may make one more look heavy); the others were.
+    cut = max(HEAVY_FLOOR, HEAVY_SHARE * 1501)
+    keys = set(band_keys(Signature.from_bytes(raw)))
+    heavy = {k for k in keys if carried[k] >= cut}
+    asked = store.asked[-1]
+    assert heavy and not asked & heavy
+    assert len(keys - heavy - asked) <= 2
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "private"])
+def test_an_article_filed_again_replaces_its_entry_and_keys(kind: str, tmp_path: Path) -> None:
+    store = (
+        MemoryBandStore()
+        if kind == "memory"
+        else SqliteBandStore(tmp_path / "state.sqlite", private=kind == "private")
+    )
+    a, b = FIXTURES[0], next(f for f in FIXTURES if f.text != FIXTURES[0].text)
+    doc = url_key(a.url)
+    old_raw, new_raw = signature_bytes(a.text), signature_bytes(b.text)
+    assert old_raw is not None and new_raw is not None
+    old_keys = band_keys(Signature.from_bytes(old_raw))
+    new_keys = band_keys(Signature.from_bytes(new_raw))
+    old = StoryEntry(doc, "s1", a.url, 1000, old_raw, NOW)
+    new = StoryEntry(doc, "s2", a.url, 2000, new_raw, NOW + 1)
+    store.add(old, old_keys)
+    if isinstance(store, SqliteBandStore):
+        store.flush()  # written, then filed again while it waits
+    store.add(new, new_keys)
+    for _ in range(2):  # waiting, then written
+        assert store.candidates(old_keys, (997, 1003), 24) == []
+        assert store.candidates(new_keys, (1997, 2003), 24) == [(new, 64)]
+        assert store.entries([doc]) == [new]
+        if isinstance(store, SqliteBandStore):
+            store.flush()
+    store.close()
+
+
+def test_an_article_filed_in_a_given_story_is_found_by_its_copies() -> None:
+    # A re-extraction files a text that did not change in the story its row has; a changed
+    # copy read after it joins that story, not one of the re-extraction's own making.
+    base, copy = (next(f for f in FIXTURES if f.id == i) for i in ("g05-base", "g05-combo"))
+    index = StoryIndex(MemoryBandStore())
+    given = Assignment("0123456789abcdef", "https://www.spacewar.com/reports/first_999.html", 0.9)
+    day = base.published.toordinal()
+    assert index.file(base.url, signature_bytes(base.text), day, given, now=NOW) == given
+    near = index.assign(copy.url, signature_bytes(copy.text), day + 1, now=NOW)
+    assert near.story_id == given.story_id
+    assert near.near_duplicate_of == given.near_duplicate_of
