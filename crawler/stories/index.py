@@ -218,9 +218,9 @@ class BandCounts:
         self.articles = 0
 
     def add(self, keys: Sequence[bytes]) -> None:
-        counts, mask = self._counts, self.SLOTS - 1
+        counts = self._counts
         for key in keys:
-            counts[hash(key) & mask] += 1
+            counts[_slot(key)] += 1
         self.articles += 1
 
     def light(self, keys: Sequence[bytes]) -> list[bytes]:
@@ -228,8 +228,19 @@ class BandCounts:
         cut = max(HEAVY_FLOOR, HEAVY_SHARE * self.articles)
         if self.articles < cut:
             return list(keys)
-        counts, mask = self._counts, self.SLOTS - 1
-        return [key for key in keys if counts[hash(key) & mask] < cut]
+        counts = self._counts
+        return [key for key in keys if counts[_slot(key)] < cut]
+
+
+def _slot(key: bytes) -> int:
+    """A band key's counter: the whole key (its band's number and both values) modulo a
+    prime. Not ``hash()``: that changes from process to process, and with it which keys share
+    a counter, and the stories of a run would depend on the process."""
+    return int.from_bytes(key, "little") % _SLOT_PRIME
+
+
+_SLOT_PRIME = 2_097_143
+"""The largest prime below :attr:`BandCounts.SLOTS`."""
 
 
 class StoryIndex:

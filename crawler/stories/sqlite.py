@@ -95,9 +95,7 @@ class SqliteBandStore:
         self.private = private or path is None
         self.batch = PRIVATE_BATCH if self.private else BATCH
         self._waiting: dict[str, tuple[StoryEntry, Sequence[bytes]]] = {}
-        self._waiting_bands: dict[bytes, set[str]] = {}
-        self._replaced: set[int] = set()
-        """Numbers of written articles added again (their waiting entry stands for them)."""
+        self._waiting_bands: dict[bytes, list[str]] = {}
         # No path: SQLite's own temporary file, deleted when the connection closes or the
         # process dies (a killed re-extraction leaves nothing behind).
         where = "" if path is None else path
@@ -161,23 +159,27 @@ class SqliteBandStore:
         rows = self._db.execute(_lookup_sql(len(keys), span), [*listed, *keys])
         per_band: dict[bytes, int] = {}
         counts: dict[int, int] = {}
-        replaced = self._replaced
         for band, number in rows:
             seen = per_band.get(band, 0)
             if seen >= PER_BAND:
                 continue
             per_band[band] = seen + 1
-            if number not in replaced:
-                counts[number] = counts.get(number, 0) + 1
+            counts[number] = counts.get(number, 0) + 1
         best = top(counts, limit)
-        out = [(entry, best[number]) for number, entry in self._by_number(best)]
-        waiting: dict[str, int] = {}
+        waiting = self._waiting
+        # A written article filed again waits with its new entry, which stands for it.
+        out = [
+            (entry, best[number])
+            for number, entry in self._by_number(best)
+            if entry.doc not in waiting
+        ]
+        pending: dict[str, int] = {}
         for key in keys:
             for doc in self._waiting_bands.get(key, ()):
-                if first <= self._waiting[doc][0].day <= last:
-                    waiting[doc] = waiting.get(doc, 0) + 1
-        if waiting:
-            out.extend((self._waiting[doc][0], n) for doc, n in waiting.items())
+                if first <= waiting[doc][0].day <= last:
+                    pending[doc] = pending.get(doc, 0) + 1
+        if pending:
+            out.extend((waiting[doc][0], n) for doc, n in pending.items())
             out = sorted(out, key=lambda pair: -pair[1])[:limit]
         return out
 
@@ -204,16 +206,15 @@ class SqliteBandStore:
         before = self._waiting.pop(entry.doc, None)
         if before is not None:
             for key in before[1]:
-                self._waiting_bands.get(key, set()).discard(entry.doc)
-        else:
-            number = self._db.execute(
-                "SELECT id FROM story_articles WHERE doc = ?", (entry.doc,)
-            ).fetchone()
-            if number is not None:  # written: its rows stand aside until the flush
-                self._replaced.add(number[0])
+                self._waiting_bands[key].remove(entry.doc)
         self._waiting[entry.doc] = (entry, keys)
+        bands = self._waiting_bands
         for key in keys:
-            self._waiting_bands.setdefault(key, set()).add(entry.doc)
+            filed = bands.get(key)
+            if filed is None:
+                bands[key] = [entry.doc]
+            else:
+                filed.append(entry.doc)
         if len(self._waiting) >= self.batch:
             self.flush()
 
@@ -261,7 +262,6 @@ class SqliteBandStore:
             raise
         self._waiting.clear()
         self._waiting_bands.clear()
-        self._replaced.clear()
 
     def _stored(self, docs: Sequence[str]) -> dict[str, tuple[int, int, bytes]]:
         """doc -> (number, day, signature) of those of ``docs`` already written."""
