@@ -189,7 +189,7 @@ def test_an_edited_copy_in_a_later_run_joins_the_stored_story(
     assert indexed == len({r["text"] for r in before})
     original = next(
         r
-        for r in before
+        for r in sorted(before, key=lambda r: r["url"])  # the same one whatever the file order
         if r["duplicate_of"] is None
         and r["published_date"]
         and len(r["text"].split()) > 80
@@ -202,4 +202,7 @@ def test_an_edited_copy_in_a_later_run_joins_the_stored_story(
     copy = next(r for r in read_rows(dataset) if r["url"] == COPY_URL)
     assert copy["story_id"] == original["story_id"]
     assert copy["near_duplicate_of"] == original["canonical_url"]
-    assert 0.65 <= copy["near_duplicate_score"] < 1
+    # a near copy, not an exact one; its text is nearly all in the original's, so the
+    # estimated containment may reach 1
+    assert copy["duplicate_of"] is None
+    assert 0.65 <= copy["near_duplicate_score"] <= 1
