@@ -189,12 +189,16 @@ class StoriesPipeline:
         given: Assignment | None = None,
     ) -> Assignment:
         """Ask the index; with ``given``, file the record in that story."""
-        index = self.index()
         now = time.time()
-        try:
+
+        def ask(index: StoryIndex) -> Assignment:
             if given is not None:
                 return index.file(url, signature, day, given, now=now)
             return index.assign(url, signature, day, exact_of=exact_of, now=now)
+
+        index = self.index()
+        try:
+            return ask(index)
         except Exception as exc:
             self._index_failed(exc)
             try:
@@ -204,6 +208,4 @@ class StoriesPipeline:
             self._index = StoryIndex(
                 MemoryBandStore(), threshold=self.threshold, window_days=self.window_days
             )
-            if given is not None:
-                return self._index.file(url, signature, day, given, now=now)
-            return self._index.assign(url, signature, day, exact_of=exact_of, now=now)
+            return ask(self._index)

@@ -74,6 +74,9 @@ class SourceRows:
         self.files: list[DatasetFile] = []
         """The files read, for the manifest (a later switch catches up the others)."""
         self.rows = 0
+        self._last: tuple[str, CurrentRow | None] | None = None
+        """The latest lookup: the stories pipeline and the re-extraction's both ask for
+        each record's row, one after the other."""
         self._db = connect()
         self._db.execute(
             "CREATE TABLE rows (k TEXT PRIMARY KEY, digest BLOB, version TEXT, month TEXT,"
@@ -82,6 +85,7 @@ class SourceRows:
 
     def load(self) -> None:
         """Read the dataset (nothing when it does not exist)."""
+        self._last = None
         if self.root is None or not self.root.is_dir():
             return
         names = article_schema().names
@@ -109,14 +113,18 @@ class SourceRows:
         )
 
     def get(self, key: str) -> CurrentRow | None:
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         found = self._db.execute(
             "SELECT digest, version, month, hash, dup, story, near, score FROM rows WHERE k = ?",
             (key,),
         ).fetchone()
-        if found is None:
-            return None
-        digest, version, month, content_hash, *kept = found
-        return CurrentRow(digest, version, month, content_hash, tuple(kept))
+        row = None
+        if found is not None:
+            digest, version, month, content_hash, *kept = found
+            row = CurrentRow(digest, version, month, content_hash, tuple(kept))
+        self._last = (key, row)
+        return row
 
     def __len__(self) -> int:
         ((count,),) = self._db.execute("SELECT count(*) FROM rows")

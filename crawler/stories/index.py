@@ -335,10 +335,8 @@ class StoryIndex:
             assignment = Assignment(story_id_of(url))
             first_url = url
         if sig is not None:
-            self.bands.add(every)
-            self.store.add(
-                StoryEntry(doc, assignment.story_id, first_url, day, sig.to_bytes(), now), keys
-            )
+            entry = StoryEntry(doc, assignment.story_id, first_url, day, sig.to_bytes(), now)
+            self._keep(entry, every, keys)
         return assignment
 
     def file(
@@ -347,17 +345,19 @@ class StoryIndex:
         """Index the article at canonical ``url`` in a story already given to it (a
         re-extraction keeps the story of a text that did not change), without looking for
         its copies; ``story``."""
-        if signature is None:
-            return story
-        sig = Signature.from_bytes(signature)
-        every = band_keys(sig)
-        first_url = story.near_duplicate_of or url
-        self.bands.add(every)
-        self.store.add(
-            StoryEntry(_doc(url), story.story_id, first_url, day, sig.to_bytes(), now),
-            self.bands.light(every),
-        )
+        if signature is not None:
+            sig = Signature.from_bytes(signature)
+            first_url = story.near_duplicate_of or url
+            every = band_keys(sig)
+            entry = StoryEntry(_doc(url), story.story_id, first_url, day, sig.to_bytes(), now)
+            self._keep(entry, every, self.bands.light(every))
         return story
+
+    def _keep(self, entry: StoryEntry, every: list[bytes], light: list[bytes]) -> None:
+        """Count all of the entry's band keys (``every``), and file it under the ``light``
+        ones (those not heavy before it counted)."""
+        self.bands.add(every)
+        self.store.add(entry, light)
 
 
 def top(counts: dict[K, int], limit: int) -> dict[K, int]:

@@ -232,7 +232,7 @@ class SqliteBandStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             stored = self._stored([e.doc for e in waiting])
-            self._drop_keys([(number, day, raw) for number, day, raw in stored.values()])
+            self._drop_keys(list(stored.values()))
             db.executemany(
                 f"UPDATE story_articles SET ({_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?) WHERE id = ?",
                 [(*_values(e), stored[e.doc][0]) for e in waiting if e.doc in stored],
