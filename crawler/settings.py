@@ -41,6 +41,8 @@ REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalRequestFingerprinter
 DUPEFILTER_CLASS = "crawler.dupefilters.ScratchDupeFilter"
 # The requests waiting to be fetched on disk too (SMN_DISK_QUEUE).
 SCHEDULER = "crawler.scheduler.DiskQueueScheduler"
+# Scrapy's stats without its check on every attribute read (crawler/statscollectors.py).
+STATS_CLASS = "crawler.statscollectors.LeanStatsCollector"
 
 # Every component in one literal per kind, in priority order; the stock neighbours (Scrapy's
 # *_BASE dicts) in comments. Requests pass downloader middlewares from low numbers to high,

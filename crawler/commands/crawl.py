@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.utils.log import get_scrapy_root_handler
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
@@ -112,6 +113,7 @@ class Command(ScrapyCrawlCommand):
                 return
         try:
             bootstrap_error = _failure_of(self.crawler_process.crawl(crawler, **opts.spargs))
+            skip_hidden_records()
             self.crawler_process.start()
             error = bootstrap_error()
             if isinstance(error, UsageError):
@@ -180,6 +182,23 @@ class Command(ScrapyCrawlCommand):
         sys.stderr.write("\n".join(lines) + "\n")
         sys.stderr.flush()
         self.exitcode = int(outcome.code)
+
+
+def skip_hidden_records() -> None:
+    """Make no log record below the level Scrapy's handler shows (``LOG_LEVEL``).
+
+    Scrapy sets the root logger to NOTSET and its own logger to DEBUG, and filters in its
+    handler: every page's DEBUG lines ("Crawled (200)", "Scraped from", the spider's "Not an
+    article") were built as records and thrown away, 2.6% of a re-extraction's reactor thread.
+    Called once the crawl has (re)installed that handler; a logger a user set lower keeps its
+    level, and so does everything when ``LOG_LEVEL`` is DEBUG."""
+    handler = get_scrapy_root_handler()
+    if handler is None or handler.level <= logging.DEBUG:
+        return
+    for name in ("", "scrapy"):
+        named = logging.getLogger(name)
+        if named.level in (logging.NOTSET, logging.DEBUG):
+            named.setLevel(handler.level)
 
 
 def _failure_of(started: object) -> Callable[[], BaseException | None]:
