@@ -30,7 +30,8 @@ succeeded publishes ``DIR``; a failed or killed one leaves nothing there.
 
 For this run: no WARC archive is written (``SMN_ARCHIVE`` off), the incremental state is
 neither read nor written (``SMN_INCREMENTAL`` off), dedup is seeded from the new (empty)
-dataset, no politeness delay, no interval publishing, one process (``SMN_REDIS_URL``
+dataset, no politeness delay, no interval publishing, no spider middleware that only
+handles followed links (:data:`LINKS_ONLY`), one process (``SMN_REDIS_URL``
 ignored: the Redis add-on is off); ``DIR``'s lock (``.<DIR>.lock`` beside it) is held, not
 the current dataset's (cron runs go on meanwhile; the manifest lists the files read).
 
@@ -82,6 +83,14 @@ PIPELINE = "pipelines.reextract.ReextractPipeline"
 STORIES = "pipelines.stories.StoriesPipeline"
 SCRATCH_STORIES = "pipelines.reextract.ReextractStoriesPipeline"
 PROGRESS = "crawler.extensions.reextract_progress.ReextractProgress"
+LINKS_ONLY = (
+    "scrapy.spidermiddlewares.depth.DepthMiddleware",
+    "scrapy.spidermiddlewares.referer.RefererMiddleware",
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware",
+    "crawler.spidermiddlewares.seen_requests.SeenRequestsMiddleware",
+)
+"""Spider middlewares that act only on the requests a callback yields: a re-extraction's
+yields none (it follows no link), and each is a layer every page's item passes through."""
 
 
 class Command(CrawlCommand):
@@ -164,6 +173,10 @@ class Command(CrawlCommand):
             "SMN_DISK_QUEUE": False,
             "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
             "DOWNLOADER_MIDDLEWARES": {**settings.getdict("DOWNLOADER_MIDDLEWARES"), REPLAY: 10},
+            "SPIDER_MIDDLEWARES": {
+                **settings.getdict("SPIDER_MIDDLEWARES"),
+                **dict.fromkeys(LINKS_ONLY),
+            },
             "ITEM_PIPELINES": _pipelines(settings.getdict("ITEM_PIPELINES")),
             "EXTENSIONS": {**settings.getdict("EXTENSIONS"), PROGRESS: 950},
         }

