@@ -31,7 +31,8 @@ succeeded publishes ``DIR``; a failed or killed one leaves nothing there.
 For this run: no WARC archive is written (``SMN_ARCHIVE`` off), the incremental state is
 neither read nor written (``SMN_INCREMENTAL`` off), dedup is seeded from the new (empty)
 dataset, no politeness delay, no interval publishing, no spider middleware that only
-handles followed links (:data:`LINKS_ONLY`), one process (``SMN_REDIS_URL``
+handles followed links (:data:`LINKS_ONLY`) and no downloader middleware for redirects,
+retries or cookies (:data:`REDIRECTS_AND_RETRIES`), one process (``SMN_REDIS_URL``
 ignored: the Redis add-on is off); ``DIR``'s lock (``.<DIR>.lock`` beside it) is held, not
 the current dataset's (cron runs go on meanwhile; the manifest lists the files read).
 
@@ -91,6 +92,16 @@ LINKS_ONLY = (
 )
 """Spider middlewares that act only on the requests a callback yields: a re-extraction's
 yields none (it follows no link), and each is a layer every page's item passes through."""
+REDIRECTS_AND_RETRIES = (
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware",
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+    "crawler.downloadermiddlewares.faults.CountingRedirectMiddleware",
+    "crawler.downloadermiddlewares.incremental.IncrementalRedirectMiddleware",
+    "crawler.downloadermiddlewares.canonical_redirect.SameCanonicalRedirectMiddleware",
+)
+"""Downloader middlewares that act on redirects, retries and cookies: a re-extraction reads
+only 200 answers from the archive (:mod:`crawler.reextract.plan`), never sends a request, and
+each would see every page on its way back."""
 
 
 class Command(CrawlCommand):
@@ -176,7 +187,11 @@ class Command(CrawlCommand):
             # politeness, and it made one each time a site's had emptied: 2% of the reactor
             # thread.
             "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
-            "DOWNLOADER_MIDDLEWARES": {**settings.getdict("DOWNLOADER_MIDDLEWARES"), REPLAY: 10},
+            "DOWNLOADER_MIDDLEWARES": {
+                **settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                **dict.fromkeys(REDIRECTS_AND_RETRIES),
+                REPLAY: 10,
+            },
             "SPIDER_MIDDLEWARES": {
                 **settings.getdict("SPIDER_MIDDLEWARES"),
                 **dict.fromkeys(LINKS_ONLY),
