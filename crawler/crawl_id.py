@@ -3,7 +3,8 @@
 The id is decided once, before the crawl starts: ``scrapy crawl`` sets ``SMN_CRAWL_ID``
 (unless given) when it reads its options, and every component asks :func:`crawl_id_of`. A
 worker of a distributed crawl has its own id (``<run>-w3``), given when it registers, before
-the spider opens (:func:`assign_crawl_id`). A crawler made without the command (tests,
+the spider opens (:func:`assign_crawl_id`); :func:`whole_run_of` names the whole run its workers
+share. A crawler made without the command (tests,
 ``scrapy runspider``) gets a new id at the first question.
 """
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]")
 # The id of each crawler, once asked or assigned; weak: a finished crawler takes it along.
 _IDS: weakref.WeakKeyDictionary[Crawler, str] = weakref.WeakKeyDictionary()
+# The run a distributed worker belongs to (absent: the crawl is its own run).
+_RUNS: weakref.WeakKeyDictionary[Crawler, str] = weakref.WeakKeyDictionary()
 
 
 def new_crawl_id(now: dt.datetime | None = None) -> str:
@@ -39,10 +42,18 @@ def crawl_id_of(crawler: Crawler) -> str:
     return crawl_id
 
 
-def assign_crawl_id(crawler: Crawler, crawl_id: str) -> None:
+def assign_crawl_id(crawler: Crawler, crawl_id: str, run: str | None = None) -> None:
     """Give the crawler its id (a distributed worker's, at registration, before the spider
-    opens and anything is written)."""
+    opens and anything is written), and the id of the run it is a part of."""
     _IDS[crawler] = crawl_id
+    if run is not None:
+        _RUNS[crawler] = run
+
+
+def whole_run_of(crawler: Crawler) -> str:
+    """The id of the whole run: a distributed worker's run (which its workers share), else
+    the crawl's own id."""
+    return _RUNS.get(crawler) or crawl_id_of(crawler)
 
 
 def filename_safe(crawl_id: str) -> str:

@@ -121,7 +121,7 @@ class DistributedCrawl:
         self._loop: Any = None
         self.run_id, self.worker = self._register(crawl_id_of(crawler), reuse="")
         # Every file name and row of this worker carries it.
-        assign_crawl_id(crawler, self.worker)
+        assign_crawl_id(crawler, self.worker, run=self.run_id)
         logger.info(
             "Distributed crawl %r on %s: worker %s of run %s",
             config.crawl,

@@ -34,7 +34,8 @@ class PageReading:
     seen_at: float
     """Epoch seconds when it was read."""
     run: str
-    """The crawl id of the run that read it."""
+    """The crawl id of the run that read it (a distributed crawl's run, which its workers
+    share: :func:`~crawler.crawl_id.whole_run_of`)."""
     known: bool
     """A known layout (not the fallback) read an article from it."""
     article: bool
@@ -62,6 +63,13 @@ class SiteWatch:
     acknowledged_at: float | None = None
     """When an operator acknowledged the firing (``scrapy health --ack``); it no longer fails
     runs, until the site reads normally again (which clears both)."""
+
+    run: str = ""
+    """The run that last judged the site with evidence (the workers of a distributed crawl
+    share one, and each judges it at its close); empty before any such run."""
+    before_run: SiteWatch | None = None
+    """The state as it was before that run. A worker that closes after another worker of its
+    run judges the run from it, not from what the other made of a part of the run."""
 
     @property
     def fired(self) -> bool:
@@ -116,28 +124,33 @@ def dump(record: PageReading | SiteWatch | UnreadPage) -> str:
     return json.dumps(dataclasses.asdict(record), separators=(",", ":"))
 
 
-def _fields(cls: type, raw: str) -> dict[str, Any]:
-    data = json.loads(raw)
+def _fields(cls: type, data: Any) -> dict[str, Any]:
     names = {f.name for f in dataclasses.fields(cls)}
     # Fields of a newer crawler are ignored; a missing one takes its default.
     return {k: v for k, v in data.items() if k in names} if isinstance(data, dict) else {}
 
 
 def load_reading(raw: str) -> PageReading:
-    data = _fields(PageReading, raw)
+    data = _fields(PageReading, json.loads(raw))
     data["missing"] = tuple(data.get("missing") or ())
     data["implausible"] = tuple(data.get("implausible") or ())
     return PageReading(**data)
 
 
 def load_site_watch(raw: str) -> SiteWatch:
+    return _site_watch(json.loads(raw))
+
+
+def _site_watch(raw: Any) -> SiteWatch:
     data = _fields(SiteWatch, raw)
     data["layouts"] = tuple(data.get("layouts") or ())
+    prior = data.get("before_run")
+    data["before_run"] = _site_watch(prior) if isinstance(prior, dict) else None
     return SiteWatch(**data)
 
 
 def load_unread(raw: str) -> UnreadPage:
-    return UnreadPage(**_fields(UnreadPage, raw))
+    return UnreadPage(**_fields(UnreadPage, json.loads(raw)))
 
 
 def newest(readings: Iterable[PageReading], keep: int) -> tuple[list[PageReading], list[str]]:

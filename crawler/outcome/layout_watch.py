@@ -53,6 +53,7 @@ byline          0.2      agency briefs (IANS, ...) often carry no byline
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -141,6 +142,8 @@ class SiteLayout:
     """The site's entry points (home, section pages, feeds) the spider read."""
     entry_points_empty: int = 0
     """Of those, the ones that link no article page."""
+    layouts: Mapping[str, int] = field(default_factory=dict)
+    """The article pages each known layout read."""
 
     @property
     def share(self) -> float | None:
@@ -214,6 +217,7 @@ class SiteLayout:
             "articles": self.articles,
             "recognised": self.recognised,
             "recognised_share": _round(self.share),
+            "layouts": dict(sorted(self.layouts.items())),
             "field_coverage": {n: _round(self.coverage(n)) for n in names},
             "judged": self.judged,
             "fired": self.fired,
@@ -362,21 +366,32 @@ def judge_site(
     rules: LayoutRules,
 ) -> SiteVerdict:
     """Judge one site over its window (oldest first, this run's pages included) at the close
-    of run ``crawl_id``; ``run`` is the site's counts in this run, ``before`` its stored state."""
+    of run ``crawl_id`` (a distributed crawl's run: :func:`~crawler.crawl_id.whole_run_of`);
+    ``run`` is the site's counts in this run, ``before`` its stored state.
+
+    A run is judged from the state before it. A worker of a distributed run that closes
+    early judges the run's pages read so far; a worker that closes later judges the run again,
+    all of its pages in the window, from the state before the run, not from what the first
+    made of a part of it (layouts learnt from the archive's pages, while the newest pages are
+    the newer platform's, say)."""
+    prior = before
+    if before.run == crawl_id and before.before_run is not None:
+        prior = before.before_run
+    usual = prior.layouts
     evidence = any(r.run == crawl_id for r in window) or bool(run and run.entry_points)
-    streak, last_usual = changed_streak(window, before.layouts)
+    streak, last_usual = changed_streak(window, usual)
     coverage, articles = recent_coverage(window, rules)
     problems: list[str] = []
     if len(streak) >= rules.min_changed:
-        problems.append(_describe_change(streak, before.layouts, last_usual))
+        problems.append(_describe_change(streak, usual, last_usual))
     else:
         recent = window[-rules.field_pages :]
-        off = [r for r in recent if is_off(r, before.layouts)]
+        off = [r for r in recent if is_off(r, usual)]
         share = 1 - len(off) / len(recent) if recent else 1.0
         if len(recent) >= rules.min_pages and share < rules.min_share:
             problems.append(
                 f"{_pct(share)} of the {len(recent)} newest article pages read as usual (min "
-                f"{_pct(rules.min_share)}; {_how(off, before.layouts)})"
+                f"{_pct(rules.min_share)}; {_how(off, usual)})"
             )
     problems += lost_fields(window, rules)
     if len(articles) >= rules.min_pages:
@@ -400,16 +415,24 @@ def judge_site(
         after = before
     elif problems:
         after = SiteWatch(
-            layouts=before.layouts,
-            fired_since=before.fired_since if before.fired else now,
+            layouts=usual,
+            fired_since=prior.fired_since if prior.fired else now,
             reason="; ".join(problems),
-            acknowledged_at=before.acknowledged_at if before.fired else None,
+            acknowledged_at=prior.acknowledged_at if prior.fired else None,
+            run=crawl_id,
+            before_run=dataclasses.replace(prior, before_run=None),
         )
     else:
         # Reads normally: a firing and its acknowledgement end; the layouts that read this
-        # run's pages are usual from now on.
+        # run's pages are usual from now on: those of the window, those of the run's pages
+        # the window no longer holds, and those another worker of the run learnt.
         learnt = learnt_layouts([r for r in window if r.run == crawl_id])
-        after = SiteWatch(layouts=tuple(sorted(set(before.layouts) | learnt)))
+        learnt |= {name for name, n in (run.layouts if run else {}).items() if n > 0}
+        after = SiteWatch(
+            layouts=tuple(sorted(set(before.layouts) | learnt)),
+            run=crawl_id,
+            before_run=dataclasses.replace(prior, before_run=None),
+        )
     return SiteVerdict(
         site=site,
         watch=after,
@@ -501,12 +524,7 @@ def site_counts(stats: Stats, rules: LayoutRules) -> dict[str, SiteLayout]:
     sites = {}
     for site in sorted(names):
         prefix = f"{SITE_PREFIX}{site}/"
-        field_prefix = f"{prefix}field/"
-        fields = {
-            key[len(field_prefix) :]: count(stats, key)
-            for key in stats
-            if key.startswith(field_prefix)
-        }
+        fields = _counts_under(stats, f"{prefix}field/")
         sites[site] = SiteLayout(
             site=site,
             article_pages=count(stats, f"{prefix}article_pages"),
@@ -516,8 +534,13 @@ def site_counts(stats: Stats, rules: LayoutRules) -> dict[str, SiteLayout]:
             rules=rules,
             entry_points=count(stats, f"{prefix}entry_points"),
             entry_points_empty=count(stats, f"{prefix}entry_points_empty"),
+            layouts=_counts_under(stats, f"{prefix}layout/"),
         )
     return sites
+
+
+def _counts_under(stats: Stats, prefix: str) -> dict[str, int]:
+    return {key[len(prefix) :]: count(stats, key) for key in stats if key.startswith(prefix)}
 
 
 def watch_layout(stats: Stats, rules: LayoutRules | None = None) -> LayoutWatch:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.crawl_id import crawl_id_of
+from crawler.crawl_id import whole_run_of
 from crawler.extract import EXTRACTOR_VERSION, KNOWN_LAYOUTS
 from crawler.incremental.run import IncrementalRun
 from crawler.incremental.watch import PageReading, SiteWatch, UnreadPage
@@ -151,7 +151,7 @@ class LayoutWatchCounts:
                 site=site,
                 key=key,
                 seen_at=now,
-                run=crawl_id_of(self.crawler),
+                run=whole_run_of(self.crawler),
                 known=known,
                 article=article is not None,
                 layout=layout if isinstance(layout, str) else None,
@@ -167,6 +167,7 @@ class LayoutWatchCounts:
         self.stats.inc_value(site_stat(site, "articles"))
         if known:
             self.stats.inc_value(site_stat(site, "recognised"))
+            self.stats.inc_value(site_stat(site, f"layout/{layout}"))
         for name in WATCHED_FIELDS:
             if name not in missing:
                 self.stats.inc_value(site_stat(site, f"field/{name}"))
@@ -187,7 +188,7 @@ class LayoutWatchCounts:
     def judge(self, store: SeenStore | None) -> None:
         """Judge every site with evidence or a stored state; store the new states."""
         now = time.time()
-        crawl_id = crawl_id_of(self.crawler)
+        crawl_id = whole_run_of(self.crawler)
         readings = [r for window in self.readings.values() for r in window]
         counts = site_counts(self.stats.get_stats(), self.rules)
         if store is not None:
@@ -207,7 +208,13 @@ class LayoutWatchCounts:
         for site in sorted(sites):
             old = before.get(site, SiteWatch())
             verdict = judge_site(
-                site, windows.get(site, []), old, counts.get(site), crawl_id, now, self.rules
+                site,
+                windows.get(site, []),
+                old,
+                counts.get(site),
+                crawl_id,
+                now,
+                self.rules,
             )
             if store is not None and verdict.watch != old:
                 store.set_site_watch(site, verdict.watch)

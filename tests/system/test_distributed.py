@@ -195,6 +195,15 @@ def test_two_workers_write_every_article_once(
     assert view["ok"] and view["run"] == RUN
     assert view["totals"]["written"] == len(rows)
     assert view["totals"]["entry_points_fetched"] > 0
+    # The layout watch judged the run as one: its pages and the sites' states name the run,
+    # not a worker, and no worker's close fired it (the replica's SpaceDaily has both platforms).
+    state = RedisSeenStore(client, keys.state, recheck_days=1, scope="reader", dataset=None)
+    readings = [r for window in state.readings().values() for r in window]
+    assert readings and {r.run for r in readings} == {RUN}
+    watches = state.site_watches()
+    assert watches and {w.run for w in watches.values()} == {RUN}
+    assert not [site for site, w in watches.items() if w.fired]
+    assert set(watches["spacedaily.com"].layouts) == {"classic", "modern"}
     # The crawl is over: its keys are gone, the incremental state stays.
     left = set(client.keys("smn:*"))
     assert not left & set(keys.crawl_keys())

@@ -43,11 +43,6 @@ WORKER = {
     "SMN_REDIS_WORKER_TIMEOUT": "90",
     "SMN_REDIS_CHECKPOINT_SECONDS": "2",
     "SMN_CRAWL_ID": RUN,
-    # The layout watch is not under test: a worker that goes idle and closes while the other
-    # still crawls learns the usual layouts from the pages read so far (see the session note
-    # of 2026-12-05), and a window smaller than the crawl's SpaceDaily pages can then end in
-    # the other platform's pages only. A window that holds them all keeps a run whole.
-    "SMN_WATCH_WINDOW": "1000",
     # a crawl long enough for both workers to publish
     "CONCURRENT_REQUESTS": "4",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "2",

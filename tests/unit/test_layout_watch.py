@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from crawler.incremental.watch import PageReading, SiteWatch
+from crawler.incremental.watch import PageReading, SiteWatch, dump, load_site_watch
 from crawler.outcome.judge import ExitCode, judge
 from crawler.outcome.layout_watch import (
     VERDICTS_STAT,
@@ -100,7 +100,9 @@ def test_an_acknowledged_site_whose_pages_no_layout_reads_stays_acknowledged() -
     later = run_judge([*window, page(3, 0, None)], acked, 3)
     assert later.watch.fired and not later.fired  # reported, not failed
     back = run_judge([*window, page(4, 0)], later.watch, 4)
-    assert back.watch == CLASSIC  # reads normally again: fired and acknowledgement end
+    # Reads normally again: fired and acknowledgement end.
+    assert back.watch.layouts == ("classic",) and not back.watch.fired
+    assert back.watch.acknowledged_at is None
 
 
 def test_lost_fields_fire_over_the_newest_articles() -> None:
@@ -128,6 +130,71 @@ def test_a_run_that_reads_normally_teaches_its_layouts() -> None:
     # A run that fired teaches nothing.
     fired = run_judge([*HISTORY, page(2, 0, "modern"), page(2, 1, "modern")], CLASSIC, 2)
     assert fired.fired and fired.watch.layouts == ("classic",)
+
+
+def test_a_run_teaches_the_layouts_of_its_pages_that_left_the_window() -> None:
+    # 300 SpaceDaily pages in one run, the window keeps the newest 50: all modern.
+    window = [page(1, n, "modern") for n in range(50)]
+    counts = SiteLayout(SITE, 300, 300, 300, {}, RULES, layouts={"classic": 250, "modern": 50})
+    verdict = run_judge(window, SiteWatch(), 1, counts)
+    assert verdict.watch.layouts == ("classic", "modern")
+    # A later run that meets archive pages only (a backfill) reads as usual.
+    later = [*window[2:], page(2, 0), page(2, 1)]
+    assert not run_judge(later, verdict.watch, 2).fired
+
+
+# The workers of a distributed run share its id ("run2" here), and each judges the run at its
+# close over the window as the workers closed so far have filled it.
+
+
+def test_a_worker_that_closes_later_is_not_judged_by_what_an_earlier_one_learnt() -> None:
+    # SpaceDaily's two platforms in one run: the worker that closed first had read archive
+    # pages only (classic); the other's, newest in the window, are on the modern platform.
+    first_part = [page(2, n) for n in range(8)]
+    early = run_judge(first_part, SiteWatch(), 2)
+    assert not early.fired and early.watch.layouts == ("classic",)
+    whole = [*first_part, *(page(2, 10 + n) for n in range(3))]
+    whole += [page(2, 20 + n, "modern") for n in range(12)]
+    late = run_judge(whole, early.watch, 2)
+    assert not late.fired, late.describe()
+    assert late.watch.layouts == ("classic", "modern")
+    # The next run knows both platforms as usual.
+    nxt = run_judge([*whole, page(3, 0, "modern"), page(3, 1, "modern")], late.watch, 3)
+    assert not nxt.fired and nxt.watch.layouts == ("classic", "modern")
+
+
+def test_a_worker_that_closes_later_still_fires_on_a_change_of_the_run() -> None:
+    first_part = [*HISTORY, *(page(2, n) for n in range(3))]
+    early = run_judge(first_part, CLASSIC, 2)
+    assert not early.fired
+    whole = [*first_part, *(page(2, 10 + n, "legacy") for n in range(12))]
+    late = run_judge(whole, early.watch, 2)
+    assert late.fired and "10 by the legacy layout instead of classic" in late.describe()
+    assert late.watch.layouts == ("classic",)  # a run that fired teaches nothing
+
+
+def test_an_acknowledgement_stands_for_the_whole_run_of_the_workers() -> None:
+    window = [*HISTORY, page(2, 0, None), page(2, 1, None)]
+    fired = run_judge(window, CLASSIC, 2)
+    assert fired.fired
+    acked = acknowledge(fired.watch, window, T0 + 9000)
+    # Run 3: the first worker's part reads normally, which ends the firing; the whole does not.
+    first_part = [*window, *(page(3, n) for n in range(3))]
+    early = run_judge(first_part, acked, 3)
+    assert not early.watch.fired
+    whole = [*first_part, *(page(3, 10 + n, None) for n in range(12))]
+    late = run_judge(whole, early.watch, 3)
+    assert late.watch.fired and not late.fired  # still acknowledged: reported, not failed
+    assert late.watch.fired_since == fired.watch.fired_since
+    assert late.watch.acknowledged_at == T0 + 9000
+
+
+def test_a_site_watch_is_stored_with_the_state_before_its_run() -> None:
+    early = run_judge([page(2, n) for n in range(8)], CLASSIC, 2).watch
+    assert early.run == "run2" and early.before_run == CLASSIC
+    assert load_site_watch(dump(early)) == early
+    # A state stored by an older crawler (no run) loads as one before any run.
+    assert load_site_watch('{"layouts":["classic"],"future":1}') == CLASSIC
 
 
 def test_the_verdicts_in_the_stats_decide_the_exit_code() -> None:
