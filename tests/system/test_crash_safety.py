@@ -161,9 +161,14 @@ def kill(process: subprocess.Popen[bytes], target: str) -> tuple[int, list[int]]
         else:
             os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    if target == "crawler":
-        time.sleep(2)
-    orphans = [pid for pid in group_members(pgid) if pid != process.pid]
+    # The workers of a killed crawler end on their own: wait for it (a loaded machine takes
+    # its time), and call those still there after 30 s orphans.
+    deadline = time.monotonic() + 30
+    while True:
+        orphans = [pid for pid in group_members(pgid) if pid != process.pid]
+        if not orphans or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
     return others, orphans
