@@ -72,6 +72,10 @@ DEAD_STATUSES = frozenset({404, 410})
 dataset_file_published = object()
 """Signal sent when a dataset file is published (argument ``path``: its final path)."""
 
+dataset_file_publishing = object()
+"""Signal sent before a dataset file is published: what its rows depend on (their story
+entries, say) is made to survive a crash first, so that a published row never outlives it."""
+
 
 def site_stat(site: str, name: str) -> str:
     """The stats key of a per-site count: ``smn/site/<site>/<name>`` (the layout watch's)."""

@@ -46,7 +46,7 @@ from crawler.dataset.schema_check import OUTDATED_SCHEMA_STAT, outdated_files
 from crawler.dataset.writer import DatasetWriter, OutputError
 from crawler.defaults import get_bool, get_float
 from crawler.downloadermiddlewares.warc import archive_of
-from crawler.protocol import dataset_file_published
+from crawler.protocol import dataset_file_published, dataset_file_publishing
 
 if TYPE_CHECKING:
     from typing import Self
@@ -82,7 +82,7 @@ class ParquetDatasetPipeline:
             on_failure=self._stop_crawl,
             on_published=self._published,
         )
-        self.writer.before_publish = self._publish_archive
+        self.writer.before_publish = self._before_publish
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -184,12 +184,14 @@ class ParquetDatasetPipeline:
             raise DropItem("output_error: the dataset writer has failed", log_level="DEBUG")
         return item
 
-    def _publish_archive(self) -> None:
+    def _before_publish(self) -> None:
         """Before a dataset file is published: the WARC file its rows point into is
-        published first (a published row names a published WARC file)."""
+        published first (a published row names a published WARC file), and the components
+        its rows depend on make them survive a crash (``dataset_file_publishing``)."""
         archive = archive_of(self.crawler)
         if archive is not None:
             archive.publish()
+        self.crawler.signals.send_catch_log(dataset_file_publishing)
 
     def _published(self, path: Path) -> None:
         self.crawler.signals.send_catch_log(dataset_file_published, path=path)

@@ -16,7 +16,9 @@ the fetch date), and sets:
 file's ``story_*`` tables: :mod:`crawler.stories.sqlite`; Redis in a distributed crawl:
 :class:`pipelines.distributed.DistributedStoriesPipeline`), so that a copy published days after
 its original, in a later cron run or at another worker, joins its story; in memory otherwise
-(the run's own copies only). It is opened on the first record, once the incremental state has
+(the run's own copies only). Its entries are written before each dataset file is published
+(``dataset_file_publishing``), so a crash never leaves a published row whose story the
+index lost. It is opened on the first record, once the incremental state has
 opened (and, if damaged, healed) the file, and entries added more than
 ``SMN_STORIES_KEEP_DAYS`` ago are pruned then. An index that fails during the run (a damaged
 state, Redis gone) is logged once, counted (``smn/stories/index_errors``) and replaced by an
@@ -40,6 +42,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.defaults import get_bool, get_float
 from crawler.incremental.run import IncrementalRun
+from crawler.protocol import dataset_file_publishing
 from crawler.stories.index import (
     Assignment,
     BandStore,
@@ -91,7 +94,9 @@ class StoriesPipeline:
                 f"SMN_STORIES_KEEP_DAYS ({keep}) must be at least SMN_STORIES_WINDOW_DAYS"
                 f" ({window}): a copy could not find an original pruned before its window ends"
             )
-        return cls(crawler, threshold=threshold, window_days=window, keep_days=keep)
+        pipeline = cls(crawler, threshold=threshold, window_days=window, keep_days=keep)
+        crawler.signals.connect(pipeline.checkpoint, signal=dataset_file_publishing)
+        return pipeline
 
     @property
     def stats(self) -> StatsCollector:
@@ -129,6 +134,17 @@ class StoriesPipeline:
         if not self._failed:
             self._failed = True
             logger.error("Story index unusable (%s): stories are grouped within this run only", exc)
+
+    def checkpoint(self) -> None:
+        """Before a dataset file is published: its rows' story entries are written, so that
+        a crash after it cannot leave a published row whose story the index lost (a later
+        copy of it would start a story of its own)."""
+        if self._index is None:
+            return
+        try:
+            self._index.store.checkpoint()
+        except Exception as exc:
+            self._index_failed(exc)
 
     def close_spider(self) -> None:
         if self._index is not None:

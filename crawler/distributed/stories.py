@@ -141,5 +141,8 @@ class RedisBandStore:
     def prune(self, before: float) -> int:
         return 0  # Redis expires entries and bands
 
+    def checkpoint(self) -> None:
+        pass  # every entry is written when added
+
     def close(self) -> None:
         self.client.close()

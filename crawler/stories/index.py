@@ -124,6 +124,12 @@ class BandStore(Protocol):
         native expiry may do nothing."""
         ...
 
+    def checkpoint(self) -> None:
+        """Make the entries added so far survive a crash: rows that carry their stories are
+        about to be published (a store that writes at once, or holds nothing worth keeping,
+        does nothing)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -174,6 +180,9 @@ class MemoryBandStore:
                 members.pop(doc, None)
                 if not members:
                     del self._bands[key]
+
+    def checkpoint(self) -> None:
+        pass  # nothing outlives the run
 
     def close(self) -> None:
         self._bands.clear()

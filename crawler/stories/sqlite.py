@@ -82,9 +82,10 @@ class SqliteBandStore:
     Additions wait in memory (and answer lookups from there) and are written
     :data:`BATCH` at a time (:data:`PRIVATE_BATCH` for a private file) in one transaction:
     one each cost a commit that rewrites a page per band, which took a third of a crawl's
-    main-process time on the replica. A crash loses the entries not yet written: copies met
-    later start stories of their own, as after a pruned entry. The write lock is held only for
-    those short transactions, so the incremental state's own writes (another connection on the
+    main-process time on the replica. What waits is also written before the crawl publishes
+    a dataset file (:meth:`checkpoint`), so a crash loses only entries of rows not yet
+    published, whose pages the next run fetches again. The write lock is held only for those
+    short transactions, so the incremental state's own writes (another connection on the
     same file) are never held up.
 
     ``private``: a file no other process opens and no crash needs: no journal. ``path``
@@ -298,6 +299,10 @@ class SqliteBandStore:
                 db.execute("ROLLBACK")
             raise
         return gone
+
+    def checkpoint(self) -> None:
+        if not self.private:  # a private file does not outlive its process
+            self.flush()
 
     def close(self) -> None:
         try:

@@ -70,6 +70,24 @@ def test_a_copy_met_by_another_connection_joins_the_first_copys_story(
     assert lookalike.story_id != first.story_id
 
 
+def test_a_checkpoint_files_what_was_added_for_a_later_connection(
+    open_store: Callable[[], BandStore],
+) -> None:
+    # Rows of the first copy are about to be published; its process is killed afterwards
+    # (never closes its store): the next run still finds the story.
+    killed = open_store()
+    first = assign(killed, FIXTURES["g04-base"])
+    killed.checkpoint()
+    later = open_store()
+    try:
+        copy = assign(later, FIXTURES["g04-combo"])
+    finally:
+        later.close()
+        killed.close()
+    assert copy.story_id == first.story_id
+    assert copy.near_duplicate_of == FIXTURES["g04-base"].url
+
+
 def test_redis_entries_expire_after_keep_days(redis_url: str) -> None:
     import redis
 

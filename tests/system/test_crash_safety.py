@@ -48,6 +48,7 @@ import pytest
 from crawler.dataset.lock import DatasetLock
 from crawler.network.urls import url_key
 from crawler.outcome.judge import ExitCode
+from crawler.stories.sqlite import SqliteBandStore
 from replica.app import Request as ReplicaRequest
 from replica.server import ReplicaHandle, serve_replica
 from tests.support.crawl_run import REPO, CrawlRun, crawl, crawl_command
@@ -488,6 +489,18 @@ def test_a_run_killed_after_a_publish_interval_keeps_what_it_wrote(
     assert kept and len(kept) == len(set(kept))
     # the rows published at the interval name WARC files published before them
     assert warc_problems(dataset) == []
+    # and their stories were filed before them: a later copy of one can still join it (an
+    # exact copy is not filed: its original, also published, stands for it)
+    table = ds.dataset(dataset, partitioning="hive").to_table(
+        columns=["canonical_url", "duplicate_of"]
+    )
+    filed = {url_key(r["canonical_url"]) for r in table.to_pylist() if not r["duplicate_of"]}
+    assert filed
+    stories = SqliteBandStore(tmp_path / "state.sqlite")
+    try:
+        assert {e.doc for e in stories.entries(filed)} == filed
+    finally:
+        stories.close()
     # and its report, written at the start, says so
     (report,) = [json.loads(p.read_text()) for p in (tmp_path / "reports").glob("*.json")]
     assert report["exit_code"] == ExitCode.INCOMPLETE
