@@ -3,9 +3,16 @@
 From the archive's per-file indexes (``<name>.cdxj``, :mod:`crawler.archive.index`; no WARC
 file is read but its first record, the ``warcinfo``): for each page key the newest response
 record with status 200 and an HTML (or untyped) body, read in the order of those records'
-fetch times, oldest first, as the crawl met them. The selection (``--months``, ``--sites``,
-``--stale``) is applied as the plan is made, into a scratch table: its length is known before
-the first page is read (the progress line's time left), and memory stays flat.
+fetch times, oldest first, as the crawl met them; but the pages whose current row is a copy
+of an earlier article (``duplicate_of`` or ``near_duplicate_of``) are read after all others.
+A story's first copy is then filed in the story index before its other copies are read, in
+whatever order the archive holds them (a copy fetched before its first copy, or extracted
+after it by a slower worker): a copy whose text the extractor changed is looked up and joins
+the story its first copy keeps, instead of starting one of its own.
+
+The selection (``--months``, ``--sites``, ``--stale``) is applied as the plan is made, into a
+scratch table: its length is known before the first page is read (the progress line's time
+left), and memory stays flat.
 
 * ``--sites``: pages of those network sites (by host);
 * ``--months``: pages whose current row is in one of those months (the dataset's
@@ -114,6 +121,8 @@ class Plan:
     """Published WARC files without their index (not read: say so)."""
     archived_pages: int = 0
     """Page keys with a readable record, before the selection."""
+    copies_last: int = 0
+    """Of the planned pages, those read last: their row is a copy of an earlier article."""
 
     def __post_init__(self) -> None:
         self._db = connect()
@@ -121,10 +130,11 @@ class Plan:
             "CREATE TABLE rec (k TEXT, date TEXT, url TEXT, filename TEXT, offset INTEGER,"
             " length INTEGER, version TEXT)"
         )
-        self._db.execute(
-            "CREATE TABLE plan (seq INTEGER PRIMARY KEY, k TEXT, url TEXT, date TEXT,"
-            " filename TEXT, offset INTEGER, length INTEGER)"
-        )
+        for table in ("plan", "copies"):
+            self._db.execute(
+                f"CREATE TABLE {table} (seq INTEGER PRIMARY KEY, k TEXT, url TEXT, date TEXT,"
+                " filename TEXT, offset INTEGER, length INTEGER)"
+            )
 
     def build(self, source: SourceRows) -> int:
         """Read the indexes and select; how many pages are planned."""
@@ -135,21 +145,33 @@ class Plan:
             "SELECT k, url, MAX(date) AS d, filename, offset, length, version FROM rec"
             " GROUP BY k ORDER BY d, filename, offset"
         )
-        batch: list[tuple[object, ...]] = []
+        first: list[tuple[object, ...]] = []
+        copies: list[tuple[object, ...]] = []
         for key, url, date, filename, offset, length, version in newest:
             self.archived_pages += 1
-            if self._selected(source, key, url, date, version):
-                batch.append((key, url, date, filename, offset, length))
+            if not self._selected(source, key, url, date, version):
+                continue
+            row = source.get(key)
+            batch = copies if row is not None and row.is_copy else first
+            batch.append((key, url, date, filename, offset, length))
             if len(batch) >= 1000:
-                self._add(batch)
-        self._add(batch)
+                self._add("plan" if batch is first else "copies", batch)
+        self._add("plan", first)
+        self._add("copies", copies)
         self._db.execute("DELETE FROM rec")
+        ((self.copies_last,),) = self._db.execute("SELECT count(*) FROM copies")
+        self._db.execute(
+            "INSERT INTO plan (k, url, date, filename, offset, length)"
+            " SELECT k, url, date, filename, offset, length FROM copies ORDER BY seq"
+        )
+        self._db.execute("DELETE FROM copies")
         return len(self)
 
-    def _add(self, batch: list[tuple[object, ...]]) -> None:
+    def _add(self, table: str, batch: list[tuple[object, ...]]) -> None:
         executemany(
             self._db,
-            "INSERT INTO plan (k, url, date, filename, offset, length) VALUES (?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {table} (k, url, date, filename, offset, length)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             batch,
         )
         batch.clear()
@@ -197,7 +219,7 @@ class Plan:
         return int(count)
 
     def pages(self) -> Iterator[PlannedPage]:
-        """The planned records, oldest fetch first, fetched a chunk at a time."""
+        """The planned records, oldest fetch first (copies last), a chunk at a time."""
         last = 0
         while True:
             rows = self._db.execute(

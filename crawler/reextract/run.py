@@ -56,11 +56,13 @@ class ReextractRun:
         planned = self.plan.build(self.source)
         self.opened = True
         logger.info(
-            "Re-extracting %d of %d archived pages (%s) from %s",
+            "Re-extracting %d of %d archived pages (%s) from %s; %d copies of earlier "
+            "articles last, after their stories' first copies",
             planned,
             self.plan.archived_pages,
             self.selection.describe(),
             self.archive,
+            self.plan.copies_last,
         )
         return planned
 

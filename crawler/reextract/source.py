@@ -65,6 +65,13 @@ class CurrentRow:
     kept: tuple[Any, ...]
     """The :data:`KEPT_WHEN_UNCHANGED` values, in that order."""
 
+    @property
+    def is_copy(self) -> bool:
+        """The row names an earlier copy of its story (``duplicate_of`` or
+        ``near_duplicate_of``): it is not its story's first copy."""
+        kept = dict(zip(KEPT_WHEN_UNCHANGED, self.kept, strict=True))
+        return bool(kept["duplicate_of"] or kept["near_duplicate_of"])
+
 
 class SourceRows:
     """The current dataset's rows by page key (see the module docstring)."""

@@ -11,17 +11,22 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from crawler.archive.index import read_index
 from crawler.extract import EXTRACTOR_VERSION
+from crawler.network.urls import url_key
+from crawler.stories.index import story_id_of
 from replica.server import ReplicaHandle
 from tests.support.crawl_run import REPO, crawl_command
-from tests.support.marked_work import MARKER_ENV, STARTED_ENV
+from tests.support.marked_work import ADDED_SENTENCE, MARKER_ENV, REWORDED_ENV, STARTED_ENV
 from tests.support.reextract_run import (
     MARKER,
+    REWORDED,
     UNREADABLE,
     Crawled,
     by_key,
@@ -97,6 +102,77 @@ def test_a_page_unreadable_before_becomes_a_row(crawled: Crawled, tmp_path: Path
     report = report_of(run.output)["reextract"]
     assert report["articles_gained"] == 1
     assert "1 gained" in run.output
+
+
+def newest_record_dates(archive: Path) -> dict[str, str]:
+    """Page key -> the fetch date of its newest archived record (what the plan orders by)."""
+    dates: dict[str, str] = {}
+    for index in archive.rglob("*.cdxj"):
+        for entry in read_index(index):
+            dates[entry.key] = max(dates.get(entry.key, ""), entry.date)
+    return dates
+
+
+def rewrite_rows(dataset: Path, changes: dict[str, dict[str, Any]]) -> None:
+    """Set fields of the rows of these page keys, in place (the test's own copy)."""
+    for path in dataset.rglob("part-*.parquet"):
+        table = pq.read_table(path)
+        rows = table.to_pylist()
+        touched = [r for r in rows if url_key(r["canonical_url"] or r["url"]) in changes]
+        if not touched:
+            continue
+        for row in touched:
+            row.update(changes[url_key(row["canonical_url"] or row["url"])])
+        pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+
+
+def test_a_changed_copy_fetched_before_its_first_copy_joins_its_story(
+    crawled: Crawled, tmp_path: Path
+) -> None:
+    # A story of two copies, its first copy fetched first. In a copy of the crawl, their
+    # roles are swapped: the row fetched first now names the other as its first copy, so
+    # the archive holds the copy's page before its first copy's, as when a copy is fetched
+    # first (or a slower worker extracts the first copy later).
+    root = tmp_path / "crawl"
+    shutil.copytree(crawled.root, root)
+    dates = newest_record_dates(root / "warc")
+    rows = by_key(crawled.rows)
+    pairs = [
+        (url_key(row["duplicate_of"] or row["near_duplicate_of"]), key)
+        for key, row in rows.items()
+        if row["duplicate_of"] or row["near_duplicate_of"]
+    ]
+    first, copy = next((a, b) for a, b in pairs if dates[a] < dates[b])
+    copy_url = rows[copy]["canonical_url"]
+    kind = "duplicate_of" if rows[copy]["duplicate_of"] else "near_duplicate_of"
+    rewrite_rows(
+        root / "articles",
+        {
+            first: {"story_id": story_id_of(copy_url), kind: copy_url},
+            copy: {
+                "story_id": story_id_of(copy_url),
+                "duplicate_of": None,
+                "near_duplicate_of": None,
+                "near_duplicate_score": None,
+            },
+        },
+    )
+    # The extractor now keeps one more sentence of the page fetched first, and only of it.
+    into = tmp_path / "next"
+    run = reextract(
+        root / "articles",
+        "--into",
+        str(into),
+        settings={"SMN_EXTRACT_WORK": REWORDED},
+        env={REWORDED_ENV: rows[first]["url"]},  # the same path is the copy's on its site
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    new = by_key(published_rows(into))
+    assert new[first]["text"].endswith(ADDED_SENTENCE)
+    assert new[first]["story_id"] == new[copy]["story_id"] == story_id_of(copy_url)
+    assert new[first]["near_duplicate_of"] == copy_url
+    assert new[copy]["near_duplicate_of"] is None and new[copy]["duplicate_of"] is None
+    assert report_of(run.output)["reextract"]["rows_changed"] == 1
 
 
 def test_sites_select_and_the_rest_is_carried_over(crawled: Crawled, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from tests.support.warc import published_rows
 MARKER = "Desert_Crew"
 """A marsdaily.com article of April 2013: the crawl's extractor cannot read it."""
 UNREADABLE = "tests.support.marked_work.unreadable_marked"
+REWORDED = "tests.support.marked_work.reworded_marked"
 
 
 @dataclass
