@@ -3,9 +3,9 @@
 The id is decided once, before the crawl starts: ``scrapy crawl`` sets ``SMN_CRAWL_ID``
 (unless given) when it reads its options, and every component asks :func:`crawl_id_of`. A
 worker of a distributed crawl has its own id (``<run>-w3``), given when it registers, before
-the spider opens (:func:`assign_crawl_id`); :func:`whole_run_of` names the whole run its workers
-share. A crawler made without the command (tests,
-``scrapy runspider``) gets a new id at the first question.
+the spider opens (:func:`assign_crawl_id`); :func:`whole_run_of` names the run its workers
+share. A crawler made without the command (tests, ``scrapy runspider``) gets a new id at the
+first question.
 """
 
 from __future__ import annotations

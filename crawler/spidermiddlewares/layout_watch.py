@@ -188,7 +188,7 @@ class LayoutWatchCounts:
     def judge(self, store: SeenStore | None) -> None:
         """Judge every site with evidence or a stored state; store the new states."""
         now = time.time()
-        crawl_id = whole_run_of(self.crawler)
+        run_id = whole_run_of(self.crawler)  # a distributed crawl's workers judge one run
         readings = [r for window in self.readings.values() for r in window]
         counts = site_counts(self.stats.get_stats(), self.rules)
         if store is not None:
@@ -208,13 +208,7 @@ class LayoutWatchCounts:
         for site in sorted(sites):
             old = before.get(site, SiteWatch())
             verdict = judge_site(
-                site,
-                windows.get(site, []),
-                old,
-                counts.get(site),
-                crawl_id,
-                now,
-                self.rules,
+                site, windows.get(site, []), old, counts.get(site), run_id, now, self.rules
             )
             if store is not None and verdict.watch != old:
                 store.set_site_watch(site, verdict.watch)
