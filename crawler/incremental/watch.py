@@ -70,6 +70,9 @@ class SiteWatch:
     before_run: SiteWatch | None = None
     """The state as it was before that run. A worker that closes after another worker of its
     run judges the run from it, not from what the other made of a part of the run."""
+    judged_at: float | None = None
+    """Epoch seconds when that run's judgement was stored: one stored after a crawl began,
+    under its run's id, is a fellow worker's (a run id reused later is another run)."""
 
     @property
     def fired(self) -> bool:

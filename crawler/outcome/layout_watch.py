@@ -364,18 +364,25 @@ def judge_site(
     crawl_id: str,
     now: float,
     rules: LayoutRules,
+    started: float | None = None,
 ) -> SiteVerdict:
     """Judge one site over its window (oldest first, this run's pages included) at the close
     of run ``crawl_id`` (a distributed crawl's run: :func:`~crawler.crawl_id.whole_run_of`);
-    ``run`` is the site's counts in this run, ``before`` its stored state.
+    ``run`` is the site's counts in this run, ``before`` its stored state, ``started`` when
+    this crawl (this worker) began.
 
     A run is judged from the state before it. A worker of a distributed run that closes
     early judges the run's pages read so far; a worker that closes later judges the run again,
     all of its pages in the window, from the state before the run, not from what the first
     made of a part of it (layouts learnt from the archive's pages, while the newest pages are
-    the newer platform's, say)."""
+    the newer platform's, say). A state stored under the same run id before ``started`` is
+    an earlier run's (an id given again with ``SMN_CRAWL_ID``), and is the state before."""
     prior = before
-    if before.run == crawl_id and before.before_run is not None:
+    if (
+        before.run == crawl_id
+        and before.before_run is not None
+        and (started is None or (before.judged_at or 0.0) >= started)
+    ):
         prior = before.before_run
     usual = prior.layouts
     evidence = any(r.run == crawl_id for r in window) or bool(run and run.entry_points)
@@ -421,6 +428,7 @@ def judge_site(
             acknowledged_at=prior.acknowledged_at if prior.fired else None,
             run=crawl_id,
             before_run=dataclasses.replace(prior, before_run=None),
+            judged_at=now,
         )
     else:
         # Reads normally: a firing and its acknowledgement end; the layouts that read this
@@ -432,6 +440,7 @@ def judge_site(
             layouts=tuple(sorted(set(before.layouts) | learnt)),
             run=crawl_id,
             before_run=dataclasses.replace(prior, before_run=None),
+            judged_at=now,
         )
     return SiteVerdict(
         site=site,

@@ -83,6 +83,9 @@ class LayoutWatchCounts:
         self.entry_sites: set[str] = set()
         self.run: IncrementalRun | None = None
         self._stored_unread: frozenset[str] | None = None
+        self.started = time.time()
+        """When this crawl began: a site state stored since, under its run's id, is that of
+        another worker of the run (see :func:`~crawler.outcome.layout_watch.judge_site`)."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -208,7 +211,14 @@ class LayoutWatchCounts:
         for site in sorted(sites):
             old = before.get(site, SiteWatch())
             verdict = judge_site(
-                site, windows.get(site, []), old, counts.get(site), run_id, now, self.rules
+                site,
+                windows.get(site, []),
+                old,
+                counts.get(site),
+                run_id,
+                now,
+                self.rules,
+                started=self.started,
             )
             if store is not None and verdict.watch != old:
                 store.set_site_watch(site, verdict.watch)

@@ -189,6 +189,22 @@ def test_an_acknowledgement_stands_for_the_whole_run_of_the_workers() -> None:
     assert late.watch.acknowledged_at == T0 + 9000
 
 
+def test_a_run_id_given_again_is_another_run() -> None:
+    # Two crawls with the same SMN_CRAWL_ID, one after the other: the second is judged from
+    # what the first left, a fellow worker's state is recognised by its time.
+    window = [*HISTORY, page(2, 0, "legacy"), page(2, 1, "legacy")]
+    first = judge_site(SITE, window, CLASSIC, entry(), "run2", T0 + 4000, RULES, started=T0)
+    assert first.fired
+    later = [*window, page(2, 5, "legacy")]
+    again = judge_site(
+        SITE, later, first.watch, entry(), "run2", T0 + 9000, RULES, started=T0 + 8000
+    )
+    assert again.fired and again.watch.fired_since == first.watch.fired_since
+    # a worker that began before the first's judgement was stored is a fellow worker
+    fellow = judge_site(SITE, later, first.watch, entry(), "run2", T0 + 9000, RULES, started=T0)
+    assert fellow.watch.before_run == CLASSIC
+
+
 def test_a_site_watch_is_stored_with_the_state_before_its_run() -> None:
     early = run_judge([page(2, n) for n in range(8)], CLASSIC, 2).watch
     assert early.run == "run2" and early.before_run == CLASSIC
