@@ -130,11 +130,11 @@ class Plan:
             "CREATE TABLE rec (k TEXT, date TEXT, url TEXT, filename TEXT, offset INTEGER,"
             " length INTEGER, version TEXT)"
         )
-        for table in ("plan", "copies"):
-            self._db.execute(
-                f"CREATE TABLE {table} (seq INTEGER PRIMARY KEY, k TEXT, url TEXT, date TEXT,"
-                " filename TEXT, offset INTEGER, length INTEGER)"
-            )
+        # late: 1 for a page whose row is a copy (read after the others)
+        self._db.execute(
+            "CREATE TABLE plan (seq INTEGER PRIMARY KEY, late INTEGER, k TEXT, url TEXT,"
+            " date TEXT, filename TEXT, offset INTEGER, length INTEGER)"
+        )
 
     def build(self, source: SourceRows) -> int:
         """Read the indexes and select; how many pages are planned."""
@@ -145,33 +145,27 @@ class Plan:
             "SELECT k, url, MAX(date) AS d, filename, offset, length, version FROM rec"
             " GROUP BY k ORDER BY d, filename, offset"
         )
-        first: list[tuple[object, ...]] = []
-        copies: list[tuple[object, ...]] = []
+        batch: list[tuple[object, ...]] = []
         for key, url, date, filename, offset, length, version in newest:
             self.archived_pages += 1
             if not self._selected(source, key, url, date, version):
                 continue
             row = source.get(key)
-            batch = copies if row is not None and row.is_copy else first
-            batch.append((key, url, date, filename, offset, length))
+            late = int(row is not None and row.is_copy)
+            self.copies_last += late
+            batch.append((late, key, url, date, filename, offset, length))
             if len(batch) >= 1000:
-                self._add("plan" if batch is first else "copies", batch)
-        self._add("plan", first)
-        self._add("copies", copies)
+                self._add(batch)
+        self._add(batch)
         self._db.execute("DELETE FROM rec")
-        ((self.copies_last,),) = self._db.execute("SELECT count(*) FROM copies")
-        self._db.execute(
-            "INSERT INTO plan (k, url, date, filename, offset, length)"
-            " SELECT k, url, date, filename, offset, length FROM copies ORDER BY seq"
-        )
-        self._db.execute("DELETE FROM copies")
+        self._db.execute("CREATE INDEX plan_order ON plan (late, seq)")
         return len(self)
 
-    def _add(self, table: str, batch: list[tuple[object, ...]]) -> None:
+    def _add(self, batch: list[tuple[object, ...]]) -> None:
         executemany(
             self._db,
-            f"INSERT INTO {table} (k, url, date, filename, offset, length)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO plan (late, k, url, date, filename, offset, length)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             batch,
         )
         batch.clear()
@@ -220,17 +214,17 @@ class Plan:
 
     def pages(self) -> Iterator[PlannedPage]:
         """The planned records, oldest fetch first (copies last), a chunk at a time."""
-        last = 0
+        last = (-1, 0)
         while True:
             rows = self._db.execute(
-                "SELECT seq, k, url, date, filename, offset, length FROM plan WHERE seq > ?"
-                " ORDER BY seq LIMIT 1000",
-                (last,),
+                "SELECT late, seq, k, url, date, filename, offset, length FROM plan"
+                " WHERE (late, seq) > (?, ?) ORDER BY late, seq LIMIT 1000",
+                last,
             ).fetchall()
             if not rows:
                 return
-            for seq, *fields in rows:
-                last = seq
+            for late, seq, *fields in rows:
+                last = (late, seq)
                 yield PlannedPage(*fields)
 
     def close(self) -> None:
