@@ -59,14 +59,38 @@ def peak_rss(pid: int) -> int | None:
 
 def watch_memory(running: RunningCrawl, timeout: float = 240) -> dict[int, int]:
     """Poll the peak RSS of the crawl and its workers until it exits: pid -> VmHWM (the
-    last value read, which only grows, so the one read just before the process ended)."""
+    last value read, which only grows, so the one read just before the process ended).
+
+    A child of the crawler read between its fork and its exec (the forkserver as it starts,
+    a short-lived helper) still runs the crawler's program with the crawler's pages: what
+    it reads then is the crawler's memory, counted once already. Such a child is skipped
+    until it runs its own program (exec starts a new peak). The extraction workers, forks
+    of the forkserver that never exec, are counted."""
     peaks: dict[int, int] = {}
+    crawler = _program(running.pid)
     deadline = time.monotonic() + timeout
     while running.process.poll() is None:
         assert time.monotonic() < deadline, "the faulty crawl did not finish"
         for pid in descendants(running.pid):
+            if pid != running.pid and _parent(pid) == running.pid and _program(pid) == crawler:
+                continue
             value = peak_rss(pid)
             if value is not None:
                 peaks[pid] = max(value, peaks.get(pid, 0))
         time.sleep(0.05)
     return peaks
+
+
+def _program(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
