@@ -30,13 +30,9 @@ def descendants(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # the command name (field 2) may hold spaces: split after its closing paren
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
+            parent = _parent(int(entry.name))
+            if parent is not None:
+                children.setdefault(parent, []).append(int(entry.name))
     found, todo = set(), [pid]
     while todo:
         current = todo.pop()
@@ -47,11 +43,10 @@ def descendants(pid: int) -> set[int]:
 
 def peak_rss(pid: int) -> int | None:
     """VmHWM (peak resident set) of a live process, in bytes."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
+    status = _proc(pid, "status")
+    if status is None:
         return None
-    for line in status.splitlines():
+    for line in status.decode().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     return None
@@ -81,16 +76,21 @@ def watch_memory(running: RunningCrawl, timeout: float = 240) -> dict[int, int]:
     return peaks
 
 
-def _program(pid: int) -> bytes | None:
+def _proc(pid: int, name: str) -> bytes | None:
+    """``/proc/<pid>/<name>``; None once the process is gone."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
+        return Path(f"/proc/{pid}/{name}").read_bytes()
     except OSError:
         return None
+
+
+def _program(pid: int) -> bytes | None:
+    return _proc(pid, "cmdline")
 
 
 def _parent(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+    stat = _proc(pid, "stat")
+    if stat is None:
         return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
+    # the command name (field 2) may hold spaces: split after its closing paren
+    return int(stat.rsplit(b")", 1)[1].split()[1])
